@@ -1,0 +1,270 @@
+"""Typed models that cross module boundaries. Raw upstream JSON never leaves ``bot/sources``.
+
+Everything here is a frozen dataclass; ``Work`` round-trips through ``to_dict``/``from_dict``
+so that the cache and ``litbot paper --json`` share one serialisation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+
+class IdKind(StrEnum):
+    DOI = "doi"
+    ARXIV = "arxiv"
+    PMID = "pmid"
+    PMCID = "pmcid"
+    TITLE = "title"
+
+
+ARXIV_DOI_PREFIX = "10.48550/arxiv."
+
+
+@dataclass(frozen=True, slots=True)
+class Identifier:
+    """A parsed query.
+
+    ``value`` is normalised per kind: a DOI lower-cased without prefix or URL; an arXiv id
+    without ``arXiv:`` and without version (``2004.15011``, ``hep-th/9711200``); a PMID as
+    digits; a PMCID as ``PMC`` + digits; a title as cleaned free text. ``version`` is the arXiv
+    version number when one was given. ``raw`` keeps what the user typed, for messages.
+    """
+
+    kind: IdKind
+    value: str
+    raw: str = ""
+    version: int | None = None
+
+    @property
+    def doi(self) -> str | None:
+        """The DOI this identifier resolves to without a network call, if any."""
+        if self.kind is IdKind.DOI:
+            return self.value
+        if self.kind is IdKind.ARXIV:
+            return ARXIV_DOI_PREFIX + self.value.lower()
+        return None
+
+    @property
+    def key(self) -> str:
+        """Cache / single-flight key: equal for every spelling of the same identifier."""
+        if self.kind is IdKind.TITLE:
+            return "title:" + " ".join(self.value.casefold().split())
+        return f"{self.kind.value}:{self.value.lower()}"
+
+    def __str__(self) -> str:
+        if self.kind is IdKind.DOI:
+            return self.value
+        if self.kind is IdKind.ARXIV:
+            return f"arXiv:{self.value}" + (f"v{self.version}" if self.version else "")
+        if self.kind is IdKind.PMID:
+            return f"PMID {self.value}"
+        if self.kind is IdKind.PMCID:
+            return self.value
+        return f"“{self.value}”"
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    """One author in publication order. Organisations have only ``name`` (family/given None)."""
+
+    name: str
+    family: str | None = None
+    given: str | None = None
+    orcid: str | None = None  # bare 0000-0000-0000-0000 form
+
+    @property
+    def is_organisation(self) -> bool:
+        return self.family is None and self.given is None
+
+
+class Version(StrEnum):
+    PUBLISHED = "published"
+    ACCEPTED = "accepted"
+    SUBMITTED = "submitted"
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A place where the full text can be read, as one source reports it."""
+
+    url: str
+    source: str  # which upstream reported this location
+    landing_page_url: str | None = None
+    pdf_url: str | None = None
+    licence: str | None = None  # normalised id: cc-by, cc-by-nc-nd, cc0, publisher-specific…
+    licence_url: str | None = None
+    version: Version | None = None
+    host_type: str | None = None  # "publisher" | "repository"
+    host_name: str | None = None  # e.g. "PubMed Central", "Molecular Cancer"
+    is_oa: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class LicenceStatement:
+    """A licence a publisher deposited (Crossref ``license[]``), reduced to what policy needs."""
+
+    licence: str | None  # normalised id; None for TDM and unknown licences
+    url: str
+    content_version: str  # vor | am | tdm | stm-asf | unspecified
+    start: str | None = None  # ISO date the licence applies from (after any embargo)
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """The licence policy's decision for a work (see ``bot/licences.py``)."""
+
+    status: str  # gold | green | hybrid | bronze | diamond | closed
+    licence: str | None  # normalised licence id of the chosen copy, None when none is stated
+    url: str | None  # best legal open copy; None when nothing open is known
+    version: str | None  # published | accepted | submitted
+    source: str | None  # which upstream the decision rests on
+    host_type: str | None = None
+    host_name: str | None = None
+    reason: str = ""  # one sentence a user can read
+    read_at: str | None = None  # the DOI landing page ("read at source")
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    """What one upstream says about a work; every field optional. Built only in bot/sources."""
+
+    source: str
+    doi: str | None = None
+    title: str | None = None
+    authors: tuple[Author, ...] | None = None
+    year: int | None = None
+    published: str | None = None  # ISO date, possibly partial (YYYY or YYYY-MM)
+    venue: str | None = None
+    type: str | None = None  # normalised vocabulary, see bot/merge.py WORK_TYPES
+    volume: str | None = None
+    issue: str | None = None
+    pages: str | None = None
+    publisher: str | None = None
+    issn: tuple[str, ...] | None = None
+    isbn: tuple[str, ...] | None = None
+    language: str | None = None
+    url: str | None = None
+    cited_by_count: int | None = None
+    abstract: str | None = None
+    tldr: str | None = None
+    retracted: bool | None = None
+    retraction_notice: str | None = None  # DOI of the retraction notice when known
+    oa_status: str | None = None
+    locations: tuple[Location, ...] = ()
+    best_location: Location | None = None
+    licences: tuple[LicenceStatement, ...] = ()
+    openalex_id: str | None = None
+    pmid: str | None = None
+    pmcid: str | None = None
+    arxiv: str | None = None
+    references_count: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Work:
+    """The merged, card-ready work; ``provenance`` maps each field to the source that gave it."""
+
+    doi: str | None
+    title: str
+    authors: tuple[Author, ...] = ()
+    year: int | None = None
+    published: str | None = None
+    venue: str | None = None
+    type: str | None = None
+    volume: str | None = None
+    issue: str | None = None
+    pages: str | None = None
+    publisher: str | None = None
+    issn: tuple[str, ...] = ()
+    isbn: tuple[str, ...] = ()
+    language: str | None = None
+    url: str | None = None
+    cited_by_count: int | None = None
+    abstract: str | None = None
+    tldr: str | None = None
+    retracted: bool = False
+    retraction_notice: str | None = None
+    access: Access = field(
+        default_factory=lambda: Access("closed", None, None, None, None, reason="")
+    )
+    locations: tuple[Location, ...] = ()
+    openalex_id: str | None = None
+    pmid: str | None = None
+    pmcid: str | None = None
+    arxiv: str | None = None
+    references_count: int | None = None
+    provenance: dict[str, str] = field(default_factory=dict)
+    sources: tuple[str, ...] = ()  # sources that contributed
+    missing: tuple[str, ...] = ()  # sources that failed (not: that did not know the work)
+    fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    stale: bool = False  # served from an expired cache entry because every source failed
+    notes: tuple[str, ...] = ()
+
+    @property
+    def doi_url(self) -> str | None:
+        return f"https://doi.org/{self.doi}" if self.doi else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (the cache format and ``litbot paper --json``)."""
+        data = asdict(self)
+        data["fetched_at"] = self.fetched_at.isoformat()
+        data["authors"] = [
+            {"given": a.given, "family": a.family, "name": a.name, "orcid": a.orcid}
+            for a in self.authors
+        ]
+        data["access"] = asdict(self.access)
+        data["locations"] = [
+            {**asdict(loc), "version": loc.version.value if loc.version else None}
+            for loc in self.locations
+        ]
+        for key in ("issn", "isbn", "sources", "missing", "notes"):
+            data[key] = list(data[key])
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Work:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["authors"] = tuple(Author(**a) for a in data.get("authors", ()))
+        values["access"] = (
+            Access(**data["access"])
+            if data.get("access")
+            else Access("closed", None, None, None, None)
+        )
+        values["locations"] = tuple(
+            Location(**{**loc, "version": Version(loc["version"]) if loc.get("version") else None})
+            for loc in data.get("locations", ())
+        )
+        for key in ("issn", "isbn", "sources", "missing", "notes"):
+            values[key] = tuple(data.get(key) or ())
+        values["provenance"] = dict(data.get("provenance") or {})
+        values["fetched_at"] = datetime.fromisoformat(data["fetched_at"])
+        return cls(**values)
+
+
+# The work-type vocabulary every source maps into (close to OpenAlex's, with Crossref's
+# proceedings and report kinds), with the label the card shows.
+WORK_TYPES = {
+    "article": "Journal article",
+    "review": "Review article",
+    "preprint": "Preprint",
+    "book": "Book",
+    "edited-book": "Edited book",
+    "book-chapter": "Book chapter",
+    "proceedings-article": "Conference paper",
+    "dataset": "Dataset",
+    "software": "Software",
+    "dissertation": "Thesis",
+    "report": "Report",
+    "peer-review": "Peer review",
+    "editorial": "Editorial",
+    "letter": "Letter",
+    "erratum": "Correction",
+    "retraction": "Retraction notice",
+    "standard": "Standard",
+    "component": "Component",
+    "other": "Other",
+}

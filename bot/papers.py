@@ -1,0 +1,197 @@
+"""PaperService: identifier → sources in parallel → merge → cache → ``Work``.
+
+A cold lookup fans out to every source at once, so it costs about one upstream round trip.
+Identical concurrent lookups share one flight (and so one request per source). One failing
+source degrades the card; only when no source knows the identifier is it ``NotFound``; when
+every source fails, a stale cached copy is served with a note, or ``UpstreamError`` is raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from bot.errors import NotFound, UpstreamError
+from bot.merge import SOURCE_LABELS, merge
+from bot.models import Identifier, IdKind, SourceRecord, Work
+from bot.sources import Upstreams, crossref, datacite, openalex, semanticscholar, unpaywall
+from bot.sources._http import SourceError
+from bot.storage.works import WorkCache
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+PARTIAL_TTL_SECONDS = 3600.0  # a card built while a source was down is refreshed sooner
+
+
+class SingleFlight:
+    """Run one coroutine per key at a time; concurrent callers with the same key share it."""
+
+    def __init__(self) -> None:
+        self._flights: dict[str, asyncio.Future[Any]] = {}
+
+    async def run(self, key: str, factory: Callable[[], Awaitable[T]]) -> T:
+        flight = self._flights.get(key)
+        if flight is None:
+            flight = asyncio.ensure_future(factory())
+            self._flights[key] = flight
+            flight.add_done_callback(lambda _f, k=key: self._flights.pop(k, None))
+        # shield: one caller giving up (a cancelled interaction) must not cancel the others'.
+        return await asyncio.shield(flight)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one source did for one lookup."""
+
+    source: str
+    record: SourceRecord | None = None
+    error: str | None = None
+
+
+class PaperService:
+    """Looks works up; the only entry point cogs and the CLI use for paper metadata."""
+
+    def __init__(
+        self,
+        upstreams: Upstreams,
+        cache: WorkCache,
+        *,
+        ttl_seconds: float = 7 * 24 * 3600,
+        summarise: Callable[[str | None, str | None], Any] | None = None,
+    ) -> None:
+        self.up = upstreams
+        self.cache = cache
+        self.ttl_seconds = ttl_seconds
+        self.summarise = summarise
+        self._lookups = SingleFlight()
+        self._fetches = SingleFlight()
+
+    async def lookup(self, ident: Identifier) -> Work:
+        """The merged work for ``ident``: cached when fresh, else fetched from every source."""
+        return await self._lookups.run(ident.key, lambda: self._lookup(ident))
+
+    async def _lookup(self, ident: Identifier) -> Work:
+        cached = await self.cache.get(ident.key)
+        if cached is not None and cached.fresh:
+            return cached.work
+        try:
+            work = await self._resolve_and_fetch(ident)
+        except UpstreamError:
+            if cached is None:
+                raise
+            log.warning("every source failed for %s; serving the cached copy", ident.key)
+            when = cached.work.fetched_at.strftime("%Y-%m-%d %H:%M UTC")
+            return replace(
+                cached.work,
+                stale=True,
+                notes=(*cached.work.notes, f"Sources unreachable; showing the copy cached {when}."),
+            )
+        ttl = PARTIAL_TTL_SECONDS if work.missing else self.ttl_seconds
+        await self.cache.put(work, [ident.key], ttl_seconds=ttl)
+        return work
+
+    async def _resolve_and_fetch(self, ident: Identifier) -> Work:
+        seed: dict[str, SourceRecord] = {}
+        notes: tuple[str, ...] = ()
+        if ident.kind in (IdKind.DOI, IdKind.ARXIV):
+            doi = ident.doi
+        elif ident.kind in (IdKind.PMID, IdKind.PMCID):
+            record = await self._guard(
+                "openalex",
+                openalex.fetch_work(self.up.openalex, f"{ident.kind.value}:{ident.value}"),
+            )
+            if record.error:
+                raise UpstreamError(
+                    f"Could not resolve {ident}: OpenAlex did not answer ({record.error}). "
+                    "Try the DOI instead."
+                )
+            if record.record is None or not record.record.doi:
+                raise NotFound(f"No work found for {ident}.")
+            doi, seed = record.record.doi, {"openalex": record.record}
+        else:
+            doi, notes = await self._search_title(ident)
+        assert doi is not None
+        work = await self._fetches.run(f"doi:{doi}", lambda: self._fetch_doi(doi, ident, seed))
+        if notes:
+            work = replace(work, notes=(*work.notes, *notes))
+        return work
+
+    async def _search_title(self, ident: Identifier) -> tuple[str, tuple[str, ...]]:
+        outcome = await self._guard(
+            "openalex", openalex.search_title(self.up.openalex, ident.value)
+        )
+        if outcome.error:
+            raise UpstreamError(
+                f"Title search is unavailable right now (OpenAlex: {outcome.error}). "
+                "Try a DOI, arXiv id or PMID."
+            )
+        hits = [r for r in outcome.record or () if r.doi]
+        if not hits:
+            raise NotFound(f"No paper matches the title {ident}.")
+        others = "; ".join(f"{h.title} (doi:{h.doi})" for h in hits[1:4] if h.title)
+        note = f"Best match for the title {ident}." + (
+            f" Other matches: {others}" if others else ""
+        )
+        return hits[0].doi or "", (note,)
+
+    async def _guard(self, source: str, call: Awaitable[Any]) -> Outcome:
+        try:
+            return Outcome(source, record=await call)
+        except SourceError as exc:
+            return Outcome(source, error=exc.reason)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            # A parser choking on an unexpected shape is that source's failure, not the card's.
+            log.warning("%s: unexpected response shape: %r", source, exc)
+            return Outcome(source, error="unexpected response")
+
+    async def _fetch_doi(self, doi: str, ident: Identifier, seed: dict[str, SourceRecord]) -> Work:
+        calls: dict[str, Awaitable[Any]] = {}
+        if "openalex" not in seed:
+            calls["openalex"] = openalex.fetch_work(self.up.openalex, f"doi:{doi}")
+        if doi.split("/", 1)[0] in datacite.DATACITE_PREFIXES:
+            # Crossref and Unpaywall know only Crossref DOIs: ask the registrar instead.
+            calls["datacite"] = datacite.fetch_doi(self.up.datacite, doi)
+        else:
+            calls["crossref"] = crossref.fetch_work(self.up.crossref, doi)
+            calls["unpaywall"] = unpaywall.fetch_work(self.up.unpaywall, doi)
+        calls["s2"] = semanticscholar.fetch_paper(self.up.s2, doi)
+        outcomes = await asyncio.gather(*(self._guard(s, c) for s, c in calls.items()))
+        records = dict(seed)
+        records.update({o.source: o.record for o in outcomes if o.record is not None})
+        failed = {o.source: o.error for o in outcomes if o.error}
+
+        if not records and "datacite" not in calls and not failed.get("crossref"):
+            # Not a Crossref DOI and unknown to OpenAlex: maybe DataCite registered it.
+            outcome = await self._guard("datacite", datacite.fetch_doi(self.up.datacite, doi))
+            if outcome.record:
+                records["datacite"] = outcome.record
+            elif outcome.error:
+                failed["datacite"] = outcome.error
+
+        if not records:
+            if failed:
+                names = ", ".join(SOURCE_LABELS.get(s, s) for s in sorted(failed))
+                raise UpstreamError(
+                    f"Could not look up {ident}: the sources did not answer ({names}). "
+                    "Try again in a minute."
+                )
+            raise NotFound(f"No source knows {ident}. Check the identifier.")
+
+        work = merge(records, failed=failed, fetched_at=datetime.now(UTC))
+        if not work.doi:
+            work = replace(work, doi=doi)
+        return self._with_local_tldr(work)
+
+    def _with_local_tldr(self, work: Work) -> Work:
+        """Semantic Scholar's TL;DR wins; otherwise a local one, labelled as such."""
+        if work.tldr or not self.summarise or not work.abstract:
+            return work
+        summary = self.summarise(work.title, work.abstract)
+        if not summary:
+            return work
+        return replace(work, tldr=summary.text, provenance={**work.provenance, "tldr": "local"})

@@ -1,0 +1,1 @@
+"""SQLite storage: connection, migrations, and one repository class per table group."""

@@ -1,0 +1,90 @@
+"""The cache of merged works: one row per work, aliases for every identifier that led to it."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from bot.models import Work
+from bot.storage.database import Database
+
+
+@dataclass(frozen=True, slots=True)
+class CachedWork:
+    work: Work
+    fresh: bool
+
+
+def work_key(work: Work) -> str:
+    if work.doi:
+        return work.doi.lower()
+    return f"openalex:{work.openalex_id}" if work.openalex_id else f"title:{work.title.casefold()}"
+
+
+class WorkCache:
+    """SQLite-backed cache with a small in-memory LRU in front for hot works."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        memory_items: int = 512,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self._memory: OrderedDict[str, tuple[Work, float]] = OrderedDict()
+        self._memory_items = memory_items
+
+    def _remember(self, alias: str, work: Work, expires_at: float) -> None:
+        self._memory[alias] = (work, expires_at)
+        self._memory.move_to_end(alias)
+        while len(self._memory) > self._memory_items:
+            self._memory.popitem(last=False)
+
+    async def get(self, alias: str) -> CachedWork | None:
+        """The cached work for an identifier key, fresh or expired; ``None`` if never cached."""
+        hit = self._memory.get(alias)
+        if hit is not None:
+            self._memory.move_to_end(alias)
+            return CachedWork(hit[0], fresh=hit[1] > self.clock())
+        async with self.db.conn.execute(
+            "SELECT w.data, w.expires_at FROM work_aliases a JOIN works w ON w.key = a.work_key "
+            "WHERE a.alias = ?",
+            (alias,),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        work = Work.from_dict(json.loads(row["data"]))
+        self._remember(alias, work, row["expires_at"])
+        return CachedWork(work, fresh=row["expires_at"] > self.clock())
+
+    async def put(self, work: Work, aliases: Iterable[str], *, ttl_seconds: float) -> None:
+        """Store ``work`` (replacing any older copy) under its key and every alias, atomically."""
+        key = work_key(work)
+        expires_at = self.clock() + ttl_seconds
+        all_aliases = {f"doi:{work.doi}"} if work.doi else set()
+        all_aliases.update(aliases)
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO works(key, data, fetched_at, expires_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET data = excluded.data, "
+                "fetched_at = excluded.fetched_at, expires_at = excluded.expires_at",
+                (
+                    key,
+                    json.dumps(work.to_dict(), ensure_ascii=False),
+                    work.fetched_at.isoformat(),
+                    expires_at,
+                ),
+            )
+            await conn.executemany(
+                "INSERT INTO work_aliases(alias, work_key) VALUES (?, ?) "
+                "ON CONFLICT(alias) DO UPDATE SET work_key = excluded.work_key",
+                [(alias, key) for alias in sorted(all_aliases)],
+            )
+        for alias in all_aliases:
+            self._remember(alias, work, expires_at)
