@@ -117,6 +117,13 @@ def normalise_licence(value: str | None) -> str | None:
         return _cc_id(re.findall(r"BY|NC|ND|SA", m["parts"]))
     if m := _CC_WORDS.match(text):
         return _cc_id(re.findall(r"by|nc|nd|sa", m["parts"].lower()))
+    if low.startswith("creative commons attribution"):
+        words = re.sub(r"[^a-z]", "", low)
+        parts = ["by"]
+        parts += ["nc"] if "noncommercial" in words else []
+        parts += ["nd"] if "noderiv" in words else []
+        parts += ["sa"] if "sharealike" in words else []
+        return _cc_id(parts)
     if low in {"public-domain", "public domain", "pd", "publicdomain"}:
         return "public-domain"
     if low in {"other-oa", "other open access"}:

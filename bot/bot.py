@@ -1,0 +1,111 @@
+"""LitBot: the discord.py client that holds the services, and the one error path to users."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+import discord
+import yarl
+from discord import app_commands
+from discord.ext import commands
+
+from bot.errors import LitError
+from bot.papers import PaperService
+from bot.settings import Settings
+from bot.storage.database import Database
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("cogs.paper",)
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+def apply_discord_urls(settings: Settings) -> None:
+    """Point discord.py's REST and gateway at ``settings`` (Discord itself by default).
+
+    These two class attributes are discord.py's only seams for its base URLs; setting them
+    before login lets the real bot talk to any Discord-compatible server.
+    """
+    discord.http.Route.BASE = settings.discord_api_url.rstrip("/")
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+
+
+def lit_error(error: BaseException) -> LitError | None:
+    """The ``LitError`` behind discord.py's wrappers (CommandInvokeError, TransformerError)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, LitError):
+            return current
+        seen.add(id(current))
+        current = getattr(current, "original", None) or current.__cause__
+    return None
+
+
+async def reply_privately(interaction: discord.Interaction, message: str) -> None:
+    """Answer ephemerally whether or not the interaction was already acknowledged."""
+    if not interaction.response.is_done():
+        await interaction.response.send_message(
+            message, ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+        return
+    try:
+        # A public "thinking…" placeholder is replaced by a private note, not left behind.
+        await interaction.delete_original_response()
+    except discord.HTTPException:
+        pass
+    await interaction.followup.send(message, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+
+class LitTree(app_commands.CommandTree):
+    """Turns known failures into short ephemeral replies; logs the rest with a reference id."""
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        known = lit_error(error)
+        if known is not None:
+            message = known.user_message
+        elif isinstance(error, app_commands.CheckFailure):
+            message = "You can't use this command here."
+        else:
+            ref = secrets.token_hex(4)
+            command = interaction.command.qualified_name if interaction.command else "?"
+            log.error("unhandled error in /%s (ref %s)", command, ref, exc_info=error)
+            message = f"Something went wrong on our side (reference `{ref}`). It has been logged."
+        try:
+            await reply_privately(interaction, message)
+        except discord.HTTPException:
+            log.warning("could not deliver an error message for interaction %s", interaction.id)
+
+
+class LitBot(commands.Bot):
+    """The bot process: services in, cogs loaded, no sync on start (``litbot sync`` does it)."""
+
+    def __init__(self, *, settings: Settings, papers: PaperService, db: Database) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            tree_cls=LitTree,
+            allowed_mentions=NO_MENTIONS,
+            help_command=None,
+            chunk_guilds_at_startup=False,
+        )
+        self.settings = settings
+        self.papers = papers
+        self.db = db
+
+    async def setup_hook(self) -> None:
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+
+    async def sync_commands(self) -> list[app_commands.AppCommand]:
+        """Publish the command tree (globally, or to ``LITBOT_DEV_GUILD`` for quick testing)."""
+        if self.settings.dev_guild_id:
+            guild = discord.Object(id=self.settings.dev_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            return await self.tree.sync(guild=guild)
+        return await self.tree.sync()

@@ -1,0 +1,221 @@
+"""Work → Discord embed (the paper card). No I/O, no business rules: it only displays.
+
+Every string from upstream is Markdown-escaped and mention-neutralised, and the embed is built
+within Discord's limits (title 256, description 4096, field 1024, footer 2048, total 6000).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import discord
+
+from bot.licences import licence_label
+from bot.merge import SOURCE_LABELS
+from bot.models import WORK_TYPES, Author, Work
+from bot.text import truncate
+
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELD_LIMIT = 1024
+FOOTER_LIMIT = 2048
+TOTAL_LIMIT = 6000
+AUTHORS_SHOWN = 6  # more than this: the first five, "…", the last, and "et al."
+ABSTRACT_SHOWN = 1200  # the card shows the opening; the full abstract is one click away
+URL_LIMIT = 512  # link buttons refuse longer URLs
+
+STATUS_WORDS = {
+    "gold": "Open access (gold)",
+    "diamond": "Open access (diamond)",
+    "hybrid": "Open access (hybrid)",
+    "bronze": "Free to read (bronze)",
+    "green": "Open copy in a repository (green)",
+    "closed": "Citation only",
+}
+COLOURS = {"retracted": 0xD83C3E, "open": 0x2E8B57, "free": 0xC78C2C, "closed": 0x5865F2}
+
+
+def escape(text: str | None) -> str:
+    """Upstream text made inert for Discord: Markdown escaped, mentions neutralised."""
+    if not text:
+        return ""
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+
+
+def author_line(authors: tuple[Author, ...], limit: int = AUTHORS_SHOWN) -> str:
+    """ "Yongqiang Zhou, Cheng Lu, Lu Liu, Xun Li"; long lists keep first authors and the last."""
+    names = [a.name for a in authors]
+    if not names:
+        return "No authors listed"
+    if len(names) <= limit:
+        return ", ".join(names)
+    return f"{', '.join(names[: limit - 1])}, … {names[-1]} et al. ({len(names)} authors)"
+
+
+def venue_line(work: Work) -> str:
+    parts = []
+    if work.venue:
+        venue = work.venue
+        if work.volume:
+            venue += f" {work.volume}"
+            if work.issue:
+                venue += f"({work.issue})"
+        if work.pages:
+            venue += f": {work.pages}"
+        parts.append(venue)
+    if work.year:
+        parts.append(str(work.year))
+    if work.type:
+        parts.append(WORK_TYPES.get(work.type, work.type))
+    return " · ".join(parts)
+
+
+def source_name(source: str | None) -> str:
+    return SOURCE_LABELS.get(source or "", source or "unknown source")
+
+
+def access_line(work: Work) -> str:
+    """The licence line: status, licence, version and where it came from."""
+    access = work.access
+    words = STATUS_WORDS.get(access.status, access.status)
+    if access.url:
+        label = licence_label(access.licence)
+        version = f" · {access.version} version" if access.version else ""
+        via = f" · via {source_name(access.source)}" if access.source else ""
+        return f"{words} · {label}{version}{via}"
+    return "Citation only: the full text is not openly licensed."
+
+
+def fetched_text(when: datetime) -> str:
+    return when.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def provenance_text(work: Work) -> str:
+    """ "Title, authors, venue: Crossref · citations: OpenAlex · …" grouped by source."""
+    shown = {
+        "title": "title",
+        "authors": "authors",
+        "venue": "venue",
+        "year": "year",
+        "cited_by_count": "citations",
+        "abstract": "abstract",
+        "tldr": "TL;DR",
+        "access": "access",
+        "retracted": "retraction",
+    }
+    by_source: dict[str, list[str]] = {}
+    for field, label in shown.items():
+        if source := work.provenance.get(field):
+            by_source.setdefault(source_name(source), []).append(label)
+    return " · ".join(f"{', '.join(fields)}: {src}" for src, fields in by_source.items())
+
+
+def _tldr_label(work: Work) -> str:
+    if work.provenance.get("tldr") == "s2":
+        return "TL;DR via Semantic Scholar"
+    return "TL;DR (generated locally from the abstract)"
+
+
+def render_card(work: Work) -> discord.Embed:
+    """The paper card. Always within Discord's limits, whatever the record holds."""
+    title = truncate(escape(work.title), TITLE_LIMIT)
+    colour = (
+        COLOURS["retracted"]
+        if work.retracted
+        else COLOURS["open"]
+        if work.access.url and work.access.licence
+        else COLOURS["free"]
+        if work.access.url
+        else COLOURS["closed"]
+    )
+    embed = discord.Embed(
+        title=title,
+        url=work.doi_url if work.doi_url and len(work.doi_url) <= 2048 else None,
+        colour=colour,
+    )
+
+    head: list[str] = []
+    if work.retracted:
+        notice = (
+            f" Notice: https://doi.org/{work.retraction_notice}" if work.retraction_notice else ""
+        )
+        via = source_name(work.provenance.get("retracted"))
+        head.append(f"⚠️ **This work has been retracted** (via {via}).{notice}")
+    head.append(escape(author_line(work.authors)))
+    line = escape(venue_line(work))
+    if work.cited_by_count is not None:
+        src = source_name(work.provenance.get("cited_by_count"))
+        line = (
+            f"{line} · {work.cited_by_count:,} citations ({src})"
+            if line
+            else (f"{work.cited_by_count:,} citations ({src})")
+        )
+    if line:
+        head.append(line)
+    if work.tldr:
+        head.append(f"**{_tldr_label(work)}:** {escape(truncate(work.tldr, 400))}")
+    header = "\n".join(head)
+
+    if work.abstract:
+        room = DESCRIPTION_LIMIT - len(header) - 64
+        label = f"**Abstract** ({source_name(work.provenance.get('abstract'))})"
+        body = escape(truncate(work.abstract, min(ABSTRACT_SHOWN, max(room, 0))))
+        description = f"{header}\n\n{label}\n{body}" if room > 100 else header
+    else:
+        description = f"{header}\n\n*No abstract available from any source.*"
+    embed.description = truncate(description, DESCRIPTION_LIMIT)
+
+    access = work.access
+    value = access_line(work)
+    if access.url and len(access.url) <= URL_LIMIT:
+        value += f"\n[Read the open copy]({access.url})"
+    elif access.read_at:
+        value += f"\n[Read at source →]({access.read_at})"
+    if access.reason:
+        value += f"\n{escape(access.reason)}"
+    embed.add_field(name="Access", value=truncate(value, FIELD_LIMIT), inline=False)
+
+    ids = []
+    if work.doi:
+        ids.append(f"DOI {escape(work.doi)}")
+    if work.pmid:
+        ids.append(f"PMID {work.pmid}")
+    if work.pmcid:
+        ids.append(work.pmcid)
+    if work.arxiv:
+        ids.append(f"arXiv:{escape(work.arxiv)}")
+    if ids:
+        embed.add_field(
+            name="Identifiers", value=truncate(" · ".join(ids), FIELD_LIMIT), inline=False
+        )
+
+    if work.notes or work.missing:
+        notes = "\n".join(f"• {escape(n)}" for n in work.notes)
+        embed.add_field(
+            name="Note", value=truncate(notes or "Some sources failed.", FIELD_LIMIT), inline=False
+        )
+
+    footer = f"Sources: {provenance_text(work)} · fetched {fetched_text(work.fetched_at)}"
+    if work.stale:
+        footer += " (cached copy)"
+    embed.set_footer(text=truncate(footer, FOOTER_LIMIT))
+
+    # Whatever is left over the 6000 total comes off the description.
+    excess = len(embed) - TOTAL_LIMIT
+    if excess > 0:
+        embed.description = truncate(
+            embed.description or "", max(0, len(embed.description or "") - excess - 1)
+        )
+    return embed
+
+
+def card_links(work: Work) -> list[tuple[str, str]]:
+    """(label, url) pairs for link buttons: the open copy or the source, and the DOI."""
+    links: list[tuple[str, str]] = []
+    if work.access.url and len(work.access.url) <= URL_LIMIT:
+        version = f" ({work.access.version})" if work.access.version else ""
+        links.append((f"Open copy{version}", work.access.url))
+    if work.doi_url and len(work.doi_url) <= URL_LIMIT:
+        label = "Read at source" if not work.access.url else "Publisher page"
+        links.append((label, work.doi_url))
+    return links

@@ -1,0 +1,53 @@
+"""Work → a readable plain-text card for the terminal (``litbot paper``)."""
+
+from __future__ import annotations
+
+import textwrap
+
+from bot.ui.cards import access_line, author_line, fetched_text, provenance_text, venue_line
+
+WIDTH = 88
+
+
+def _wrap(text: str, indent: str = "") -> str:
+    return "\n".join(
+        textwrap.fill(p, WIDTH, initial_indent=indent, subsequent_indent=indent)
+        for p in text.split("\n\n")
+    )
+
+
+def render_text(work) -> str:
+    lines = []
+    if work.retracted:
+        notice = f" (notice: doi:{work.retraction_notice})" if work.retraction_notice else ""
+        lines.append(f"!! RETRACTED{notice}")
+    lines.append(_wrap(work.title))
+    lines.append(_wrap(author_line(work.authors, limit=10)))
+    venue = venue_line(work)
+    if work.cited_by_count is not None:
+        venue += f" · {work.cited_by_count:,} citations"
+    if venue:
+        lines.append(venue)
+    if work.doi:
+        lines.append(f"https://doi.org/{work.doi}")
+    lines.append("")
+    lines.append(access_line(work))
+    if work.access.url:
+        lines.append(f"  open copy: {work.access.url}")
+    elif work.access.read_at:
+        lines.append(f"  read at source: {work.access.read_at}")
+    if work.access.reason:
+        lines.append(_wrap(work.access.reason, "  "))
+    if work.tldr:
+        label = (
+            "TL;DR via Semantic Scholar"
+            if work.provenance.get("tldr") == "s2"
+            else ("TL;DR (generated locally from the abstract)")
+        )
+        lines += ["", f"{label}:", _wrap(work.tldr, "  ")]
+    if work.abstract:
+        lines += ["", "Abstract:", _wrap(work.abstract, "  ")]
+    for note in work.notes:
+        lines.append(f"note: {note}")
+    lines += ["", f"sources: {provenance_text(work)}", f"fetched: {fetched_text(work.fetched_at)}"]
+    return "\n".join(lines)

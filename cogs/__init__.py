@@ -1,0 +1,1 @@
+"""Thin cogs: parse the interaction, call a service, render, respond."""
