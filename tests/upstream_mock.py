@@ -122,6 +122,7 @@ class MockUpstreams:
         self.latency: dict[str, float] = {}
         self.calls: Counter[str] = Counter()
         self.requests: list[httpx.Request] = []
+        self.log: list[str] | None = None  # shared with the Discord harness to check order
 
     def add(self, source: str, doi: str, body: bytes | str | Path, status: int = 200) -> None:
         if isinstance(body, Path):
@@ -157,6 +158,8 @@ class MockUpstreams:
         source = HOSTS[request.url.host]
         self.calls[source] += 1
         self.requests.append(request)
+        if self.log is not None:
+            self.log.append(f"upstream {source} {request.url.path}")
         if self.latency.get(source):
             await asyncio.sleep(self.latency[source])
         queue = self.failures.get(source)

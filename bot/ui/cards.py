@@ -6,6 +6,7 @@ within Discord's limits (title 256, description 4096, field 1024, footer 2048, t
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import discord
@@ -35,11 +36,25 @@ STATUS_WORDS = {
 COLOURS = {"retracted": 0xD83C3E, "open": 0x2E8B57, "free": 0xC78C2C, "closed": 0x5865F2}
 
 
+# Characters that start Discord Markdown anywhere (emphasis, code, spoilers, masked links,
+# mentions/timestamps in <…>), and the ones that only count at the start of a line.
+_INLINE_MARKDOWN = re.compile(r"([\\*_~`|\[\]<])")
+_LINE_MARKDOWN = re.compile(r"(?m)^(\s*)(#{1,3}\s|>|-#?\s|[-+*]\s)")
+_NUMBERED_LIST = re.compile(r"(?m)^(\s*\d+)\.(\s)")
+
+
 def escape(text: str | None) -> str:
-    """Upstream text made inert for Discord: Markdown escaped, mentions neutralised."""
+    """Upstream text made inert for Discord: Markdown escaped, mentions neutralised.
+
+    (discord.utils.escape_markdown misses repeated patterns: one greedy masked-link match can
+    swallow a whole title and leave the emphasis inside it unescaped.)
+    """
     if not text:
         return ""
-    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+    text = _INLINE_MARKDOWN.sub(r"\\\1", text)
+    text = _LINE_MARKDOWN.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+    text = _NUMBERED_LIST.sub(r"\1\\.\2", text)
+    return discord.utils.escape_mentions(text)
 
 
 def author_line(authors: tuple[Author, ...], limit: int = AUTHORS_SHOWN) -> str:

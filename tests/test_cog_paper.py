@@ -1,0 +1,109 @@
+"""/paper through the real CommandTree: defer first, card within limits, errors ephemeral."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.bot import LitBot
+from bot.papers import PaperService
+from bot.sources import build_upstreams
+from bot.storage.database import open_database
+from bot.storage.works import WorkCache
+from cogs.paper import PaperCog
+from tests.conftest import SYNTHETIC
+from tests.discord_harness import invoke, slash_payload
+from tests.discord_limits import message_problems
+from tests.upstream_mock import Canned, MockUpstreams, make_settings
+
+EPHEMERAL = 64
+
+
+@pytest.fixture
+async def env(fixtures_dir, tmp_path):
+    mock = MockUpstreams(fixtures_dir)
+    mock.add("openalex", "10.1186/s12943-023-01737-7", SYNTHETIC / "openalex-seed.json")
+    mock.add("crossref", "10.1186/s12943-023-01737-7", SYNTHETIC / "crossref-seed.json")
+    log: list[str] = []
+    mock.log = log
+    settings = make_settings(tmp_path)
+    db = await open_database(settings.db_path)
+    async with mock.client() as client:
+        papers = PaperService(build_upstreams(settings, client), WorkCache(db))
+        bot = LitBot(settings=settings, papers=papers, db=db)
+        await bot.add_cog(PaperCog(bot))
+        yield bot, mock, log
+    await db.close()
+
+
+async def test_paper_defers_before_any_upstream_call_then_sends_the_card(env):
+    bot, mock, log = env
+    calls = await invoke(
+        bot, slash_payload("paper", query="https://doi.org/10.1186/s12943-023-01737-7"), log
+    )
+    assert calls[0].callback_type == 5  # DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE
+    assert log[0].startswith("discord POST /interactions")
+    assert any(entry.startswith("upstream") for entry in log)
+    card = calls[-1].payload
+    assert calls[-1].method == "POST" and "/webhooks/" in calls[-1].path
+    assert message_problems(card) == []
+    embed = card["embeds"][0]
+    assert (
+        embed["title"]
+        == "NK cells are never alone: crosstalk and communication in tumour microenvironments"
+    )
+    assert "Yongqiang Zhou, Cheng Lu, Lu Liu, Xun Li" in embed["description"]
+    assert "Molecular Cancer 22(1): 34 · 2023" in embed["description"]
+    access = next(f for f in embed["fields"] if f["name"] == "Access")["value"]
+    assert "CC BY" in access
+    buttons = card["components"][0]["components"]
+    assert all(b["style"] == 5 and len(b["url"]) <= 512 for b in buttons)
+
+
+async def test_paper_in_a_dm(env):
+    bot, _, _ = env
+    calls = await invoke(bot, slash_payload("paper", dm=True, query="10.7554/elife.01567"))
+    assert calls[0].callback_type == 5
+    assert calls[-1].payload["embeds"][0]["title"].startswith("Automated quantitative histology")
+
+
+async def test_invalid_input_gets_an_ephemeral_message_without_defer(env):
+    bot, mock, _ = env
+    calls = await invoke(bot, slash_payload("paper", query="https://example.com/x"))
+    assert len(calls) == 1 and calls[0].callback_type == 4
+    data = calls[0].payload["data"]
+    assert data["flags"] == EPHEMERAL and "DOI" in data["content"]
+    assert len(data["content"]) < 300
+    assert sum(mock.calls.values()) == 0
+
+
+async def test_unknown_doi_gets_a_short_private_message(env):
+    bot, _, _ = env
+    calls = await invoke(bot, slash_payload("paper", query="10.9999/nothing-here"))
+    assert calls[0].callback_type == 5
+    final = calls[-1].payload
+    assert final["flags"] == EPHEMERAL
+    assert "10.9999/nothing-here" in final["content"] and "Traceback" not in final["content"]
+    assert any(c.method == "DELETE" for c in calls)  # the public "thinking…" is removed
+
+
+async def test_all_upstreams_down_is_a_short_message_not_a_traceback(env):
+    bot, mock, _ = env
+    for name in ("openalex", "crossref", "unpaywall", "s2"):
+        mock.fail(name, Canned(503, b"down", "text/plain"))
+    calls = await invoke(bot, slash_payload("paper", query="10.7554/elife.01567"))
+    final = calls[-1].payload
+    assert final["flags"] == EPHEMERAL and "did not answer" in final["content"]
+
+
+async def test_unexpected_errors_show_a_reference_id(env, caplog):
+    bot, _, _ = env
+
+    async def boom(_ident):
+        raise RuntimeError("bug")
+
+    bot.papers.lookup = boom
+    calls = await invoke(bot, slash_payload("paper", query="10.7554/elife.01567"))
+    final = calls[-1].payload
+    assert "reference `" in final["content"] and final["flags"] == EPHEMERAL
+    assert "bug" not in final["content"]
+    assert any("unhandled error in /paper" in r.message for r in caplog.records)
