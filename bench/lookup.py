@@ -91,10 +91,12 @@ async def main(args: argparse.Namespace) -> None:
         await db.close()
 
     print(
-        f"injected upstream latency      {args.latency * 1000:.0f} ms on each of {len(SOURCES)} sources"
+        f"injected upstream latency      {args.latency * 1000:.0f} ms on each of "
+        f"{len(SOURCES)} sources (rate limits lifted)"
     )
     print(
-        f"(a) cold lookup (median of {len(DOIS)})   {cold * 1000:.1f} ms = {cold / args.latency:.2f}x latency"
+        f"(a) cold lookup (median of {len(DOIS)})   {cold * 1000:.1f} ms = "
+        f"{cold / args.latency:.2f}x latency"
     )
     print(
         f"(b) warm lookups ({args.warm})         p50 {percentile(warm, 50):.3f} ms   "
