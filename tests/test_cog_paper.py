@@ -36,7 +36,7 @@ async def env(fixtures_dir, tmp_path):
 
 
 async def test_paper_defers_before_any_upstream_call_then_sends_the_card(env):
-    bot, mock, log = env
+    bot, _mock, log = env
     calls = await invoke(
         bot, slash_payload("paper", query="https://doi.org/10.1186/s12943-023-01737-7"), log
     )
