@@ -25,7 +25,9 @@ from bot.storage.works import WorkCache
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-PARTIAL_TTL_SECONDS = 3600.0  # a card built while a source was down is refreshed sooner
+# A card built while a source was down is kept only as a fallback: the next lookup asks
+# again, so a recovered source fills the gaps at once (single flight still bounds the load).
+PARTIAL_TTL_SECONDS = 0.0
 
 
 class SingleFlight:

@@ -25,6 +25,15 @@ USER = {
     "avatar": None,
     "public_flags": 0,
 }
+BOT_USER = {
+    "id": APP_ID,
+    "username": "litbot",
+    "discriminator": "0",
+    "avatar": None,
+    "bot": True,
+    "global_name": None,
+    "public_flags": 0,
+}
 _ids = itertools.count(1574912171408621582)
 
 
@@ -166,6 +175,8 @@ async def invoke(
     bot: discord.Client, payload: dict[str, Any], log: list[str] | None = None
 ) -> list[Call]:
     """Run one interaction through the bot's tree; return every response it made."""
+    if bot._connection.user is None:  # what READY would have set
+        bot._connection.user = discord.ClientUser(state=bot._connection, data=BOT_USER)
     adapter = RecordingAdapter(log=log)
     token = async_context.set(adapter)
     try:
