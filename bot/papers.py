@@ -28,6 +28,12 @@ T = TypeVar("T")
 # A card built while a source was down is kept only as a fallback: the next lookup asks
 # again, so a recovered source fills the gaps at once (single flight still bounds the load).
 PARTIAL_TTL_SECONDS = 0.0
+# Sources whose fields are extras (Semantic Scholar: TL;DR, fallback abstract). With a key its
+# limit is 1 request/second, so a burst of lookups queues there; the card does not wait longer
+# than LATE_GRACE_SECONDS after the core sources answered, and the cache is refreshed when the
+# late answer arrives.
+LATE_SOURCES = frozenset({"s2"})
+LATE_GRACE_SECONDS = 1.0
 
 
 class SingleFlight:
@@ -65,6 +71,7 @@ class PaperService:
         *,
         ttl_seconds: float = 7 * 24 * 3600,
         summarise: Callable[[str | None, str | None], Any] | None = None,
+        late_grace: float = LATE_GRACE_SECONDS,
     ) -> None:
         self.up = upstreams
         self.cache = cache
@@ -72,6 +79,8 @@ class PaperService:
         self.summarise = summarise
         self._lookups = SingleFlight()
         self._fetches = SingleFlight()
+        self._background: set[asyncio.Future[None]] = set()
+        self.late_grace = late_grace
 
     async def lookup(self, ident: Identifier) -> Work:
         """The merged work for ``ident``: cached when fresh, else fetched from every source."""
@@ -93,8 +102,8 @@ class PaperService:
                 stale=True,
                 notes=(*cached.work.notes, f"Sources unreachable; showing the copy cached {when}."),
             )
-        ttl = PARTIAL_TTL_SECONDS if work.missing else self.ttl_seconds
-        await self.cache.put(work, [ident.key], ttl_seconds=ttl)
+        # The fetch stored the work under its DOI; remember this spelling of the query too.
+        await self.cache.add_alias(ident.key, work)
         return work
 
     async def _resolve_and_fetch(self, ident: Identifier) -> Work:
@@ -162,7 +171,16 @@ class PaperService:
             calls["crossref"] = crossref.fetch_work(self.up.crossref, doi)
             calls["unpaywall"] = unpaywall.fetch_work(self.up.unpaywall, doi)
         calls["s2"] = semanticscholar.fetch_paper(self.up.s2, doi)
-        outcomes = await asyncio.gather(*(self._guard(s, c) for s, c in calls.items()))
+        tasks = {s: asyncio.ensure_future(self._guard(s, c)) for s, c in calls.items()}
+        core = [t for s, t in tasks.items() if s not in LATE_SOURCES]
+        await asyncio.gather(*core)
+        late = [t for s, t in tasks.items() if s in LATE_SOURCES]
+        if late:
+            # Extras (the TL;DR) get a short grace period, unless nothing else knew the work.
+            known = any(t.result().record for t in core) or bool(seed)
+            await asyncio.wait(late, timeout=self.late_grace if known else None)
+        pending = {s: t for s, t in tasks.items() if not t.done()}
+        outcomes = [t.result() for t in tasks.values() if t.done()]
         records = dict(seed)
         records.update({o.source: o.record for o in outcomes if o.record is not None})
         failed = {o.source: o.error for o in outcomes if o.error}
@@ -184,10 +202,50 @@ class PaperService:
                 )
             raise NotFound(f"No source knows {ident}. Check the identifier.")
 
+        work = self._build(doi, records, failed)
+        if pending:
+            names = ", ".join(SOURCE_LABELS.get(s, s) for s in sorted(pending))
+            work = replace(
+                work,
+                notes=(*work.notes, f"{names} is slow; its fields will show on the next lookup."),
+            )
+        ttl = PARTIAL_TTL_SECONDS if failed or pending else self.ttl_seconds
+        await self.cache.put(work, [ident.key], ttl_seconds=ttl)
+        if pending:
+            self._spawn(self._complete_late(doi, ident, records, failed, pending))
+        return work
+
+    def _build(self, doi: str, records: dict[str, SourceRecord], failed: dict[str, str]) -> Work:
         work = merge(records, failed=failed, fetched_at=datetime.now(UTC))
         if not work.doi:
             work = replace(work, doi=doi)
         return self._with_local_tldr(work)
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)  # keep a reference until it finishes
+        task.add_done_callback(self._background.discard)
+
+    async def _complete_late(
+        self,
+        doi: str,
+        ident: Identifier,
+        records: dict[str, SourceRecord],
+        failed: dict[str, str],
+        pending: dict[str, asyncio.Future[Outcome]],
+    ) -> None:
+        """When a slow source finally answers, rebuild the card and refresh the cache."""
+        outcomes = await asyncio.gather(*pending.values())
+        records = {**records, **{o.source: o.record for o in outcomes if o.record}}
+        failed = {**failed, **{o.source: o.error for o in outcomes if o.error}}
+        work = self._build(doi, records, failed)
+        ttl = PARTIAL_TTL_SECONDS if failed else self.ttl_seconds
+        await self.cache.put(work, [ident.key], ttl_seconds=ttl)
+
+    async def drain(self) -> None:
+        """Wait for background refreshes (tests, shutdown)."""
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
 
     def _with_local_tldr(self, work: Work) -> Work:
         """Semantic Scholar's TL;DR wins; otherwise a local one, labelled as such."""

@@ -88,3 +88,16 @@ class WorkCache:
             )
         for alias in all_aliases:
             self._remember(alias, work, expires_at)
+
+    async def add_alias(self, alias: str, work: Work) -> None:
+        """Point one more identifier key at an already stored work."""
+        key = work_key(work)
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO work_aliases(alias, work_key) SELECT ?, key FROM works WHERE key = ? "
+                "ON CONFLICT(alias) DO UPDATE SET work_key = excluded.work_key",
+                (alias, key),
+            )
+        hit = self._memory.get(f"doi:{work.doi}") if work.doi else None
+        if hit is not None:
+            self._remember(alias, hit[0], hit[1])
