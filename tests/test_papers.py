@@ -266,3 +266,23 @@ def test_invalid_input_is_refused_before_any_lookup():
 
     with pytest.raises(InvalidIdentifier):
         parse_identifier("https://example.com/not-a-paper")
+
+
+async def test_a_slow_extra_source_does_not_hold_the_card(world):
+    world.service.late_grace = 0.01
+    world.mock.latency = {"s2": 0.3}
+    work = await world.service.lookup(doi("10.1016/j.addr.2015.01.008"))
+    assert "s2" not in work.sources and not work.missing
+    assert any("Semantic Scholar is slow" in n for n in work.notes)
+    await world.service.drain()  # the late answer refreshes the cache
+    again = await world.service.lookup(doi("10.1016/j.addr.2015.01.008"))
+    assert "s2" in again.sources
+    assert world.mock.calls["crossref"] == 1
+
+
+async def test_only_a_late_source_knows_the_work_so_it_is_awaited(world):
+    world.service.late_grace = 0.01
+    world.mock.latency = {"s2": 0.1}
+    work = await world.service.lookup(doi("10.1093/mind/lix.236.433"))
+    assert work.title == "Computing Machinery and Intelligence"
+    assert work.tldr and work.provenance["tldr"] == "s2"

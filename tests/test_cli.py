@@ -1,0 +1,119 @@
+"""`litbot paper` and `litbot run` through main(): output, JSON keys, exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import bot.__main__ as entry
+from tests.conftest import SYNTHETIC
+from tests.upstream_mock import BASES, Canned, MockUpstreams
+
+SEED = "10.1186/s12943-023-01737-7"
+REQUIRED = {
+    "doi",
+    "title",
+    "authors",
+    "year",
+    "venue",
+    "type",
+    "volume",
+    "issue",
+    "pages",
+    "cited_by_count",
+    "abstract",
+    "retracted",
+    "access",
+    "provenance",
+    "fetched_at",
+}
+
+
+@pytest.fixture
+def mock(fixtures_dir, tmp_path, monkeypatch):
+    upstreams = MockUpstreams(fixtures_dir)
+    upstreams.add("openalex", SEED, SYNTHETIC / "openalex-seed.json")
+    upstreams.add("crossref", SEED, SYNTHETIC / "crossref-seed.json")
+    monkeypatch.setattr(entry, "make_client", lambda settings: upstreams.client())
+    env = {f"LITBOT_{name.upper()}_URL": url for name, url in BASES.items()}
+    env["LITBOT_DB"] = str(tmp_path / "cli.sqlite3")
+    env["LITBOT_HTTP_RETRIES"] = "0"
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    return upstreams
+
+
+def test_paper_json_has_every_documented_key(mock, capsys):
+    assert entry.main(["paper", SEED, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert REQUIRED <= set(data)
+    assert (
+        data["title"]
+        == "NK cells are never alone: crosstalk and communication in tumour microenvironments"
+    )
+    assert [(a["given"], a["family"]) for a in data["authors"]] == [
+        ("Yongqiang", "Zhou"),
+        ("Cheng", "Lu"),
+        ("Lu", "Liu"),
+        ("Xun", "Li"),
+    ]
+    assert set(data["authors"][0]) >= {"given", "family", "name", "orcid"}
+    assert (data["year"], data["venue"]) == (2023, "Molecular Cancer")
+    assert data["access"]["licence"] == "cc-by"
+    assert data["access"]["status"] in {"gold", "green", "hybrid", "bronze", "diamond", "closed"}
+    assert set(data["access"]) >= {"status", "licence", "url", "version", "source"}
+    assert data["provenance"]["title"] == "crossref"
+    assert data["fetched_at"].startswith("20")
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        f"https://doi.org/{SEED}",
+        f"doi:{SEED}",
+        f"https://link.springer.com/article/{SEED}",
+        f"{SEED.upper()}.",
+    ],
+)
+def test_same_json_whichever_doi_form(mock, capsys, form):
+    entry.main(["paper", SEED, "--json"])
+    first = json.loads(capsys.readouterr().out)
+    assert entry.main(["paper", form, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == first
+
+
+def test_paper_text_card(mock, capsys):
+    assert entry.main(["paper", "10.1016/j.addr.2015.01.008"]) == 0
+    out = capsys.readouterr().out
+    assert "Pharmacokinetics, biodistribution and cell uptake" in out
+    assert "Richard S. Geary, Daniel Norris, Rosie Yu, C. Frank Bennett" in out
+    assert "CC BY-NC-ND" in out
+
+
+def test_invalid_input_exits_2_with_one_line(mock, capsys):
+    assert entry.main(["paper", "https://example.com/paper"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("litbot: ") and "\n" not in err
+    assert sum(mock.calls.values()) == 0
+
+
+def test_unknown_doi_exits_2(mock, capsys):
+    assert entry.main(["paper", "10.9999/unknown-thing"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "10.9999/unknown-thing" in err and "\n" not in err
+
+
+def test_upstream_trouble_exits_3(mock, capsys):
+    for name in ("openalex", "crossref", "unpaywall", "s2"):
+        mock.fail(name, Canned(503, b"busy", "text/plain"))
+    assert entry.main(["paper", "10.7554/elife.01567"]) == 3
+    assert "did not answer" in capsys.readouterr().err
+
+
+def test_run_without_token_explains_how_to_get_one(mock, capsys):
+    assert entry.main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert "DISCORD_TOKEN" in err and "litbot paper" in err
