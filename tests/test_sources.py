@@ -26,7 +26,12 @@ def bodies(folder: str, keep) -> list[str]:
 
 
 def check_clean(record) -> None:
-    for text in (record.title, record.venue, record.abstract, *(a.name for a in record.authors or ())):
+    for text in (
+        record.title,
+        record.venue,
+        record.abstract,
+        *(a.name for a in record.authors or ()),
+    ):
         if text:
             assert not TAG_OR_ENTITY.search(text), text
             assert "\ufffd" not in text
@@ -34,7 +39,9 @@ def check_clean(record) -> None:
         assert author.name and (author.family or author.given is None)
 
 
-@pytest.mark.parametrize("name", bodies("openalex", lambda d: isinstance(d, dict) and "authorships" in d))
+@pytest.mark.parametrize(
+    "name", bodies("openalex", lambda d: isinstance(d, dict) and "authorships" in d)
+)
 def test_every_openalex_work_parses_clean(name):
     record = openalex.parse_work(load(name))
     assert record.doi and record.source == "openalex"
@@ -52,18 +59,27 @@ def test_every_crossref_work_parses_clean(name):
     assert record.doi == data["message"]["DOI"].lower()
     assert record.title or not any(data["message"].get("title") or []), name
     check_clean(record)
-    assert len(record.authors) == len([a for a in data["message"].get("author", [])
-                                       if a.get("family") or a.get("given") or a.get("name")])
+    assert len(record.authors) == len(
+        [
+            a
+            for a in data["message"].get("author", [])
+            if a.get("family") or a.get("given") or a.get("name")
+        ]
+    )
 
 
-@pytest.mark.parametrize("name", bodies("unpaywall", lambda d: isinstance(d, dict) and "oa_status" in d))
+@pytest.mark.parametrize(
+    "name", bodies("unpaywall", lambda d: isinstance(d, dict) and "oa_status" in d)
+)
 def test_every_unpaywall_object_parses(name):
     record = unpaywall.parse_work(load(name))
     assert record.oa_status in {"gold", "green", "hybrid", "bronze", "closed"}
     assert all(loc.url.startswith("http") for loc in record.locations)
 
 
-@pytest.mark.parametrize("name", bodies("semanticscholar", lambda d: isinstance(d, dict) and "paperId" in d))
+@pytest.mark.parametrize(
+    "name", bodies("semanticscholar", lambda d: isinstance(d, dict) and "paperId" in d)
+)
 def test_every_semantic_scholar_paper_parses(name):
     record = semanticscholar.parse_paper(load(name))
     check_clean(record)
@@ -117,7 +133,9 @@ def test_crossref_fields_and_licences():
 
 def test_crossref_jats_abstract_and_markup_title():
     r = crossref.parse_work(load("crossref/biorxiv-2020-12-01-406702.json"))
-    assert r.title.startswith("Identification of a novel cationic glycolipid in Streptococcus agalactiae that")
+    assert r.title.startswith(
+        "Identification of a novel cationic glycolipid in Streptococcus agalactiae that"
+    )
     assert r.abstract.startswith("Bacterial membrane lipids are critical")
     assert r.type == "preprint"
 
@@ -134,7 +152,9 @@ def test_unpaywall_bronze_has_no_licence():
 
 
 def test_semantic_scholar_tldr_and_licence():
-    turing = semanticscholar.parse_paper(load("semanticscholar/turing-1950-full-fields-with-tldr.json"))
+    turing = semanticscholar.parse_paper(
+        load("semanticscholar/turing-1950-full-fields-with-tldr.json")
+    )
     assert turing.tldr.startswith("If the meaning of the words “machine” and “think”")
     assert turing.doi == "10.1093/mind/lix.236.433"
     addr = semanticscholar.parse_paper(load("semanticscholar/addr-2015.json"))
