@@ -93,8 +93,12 @@ async def run_cli(args, settings: Settings) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = cli.build_parser().parse_args(argv)
     settings = Settings()
-    # Terminal commands keep stderr quiet unless something is wrong.
-    setup_logging(settings.log_level if args.command == "run" else "WARNING")
+    # Terminal commands keep stderr to the one-line answer; the card already names failed
+    # sources. --verbose shows the upstream warnings behind it.
+    if args.command == "run":
+        setup_logging(settings.log_level)
+    else:
+        setup_logging("INFO" if args.verbose else "ERROR")
     try:
         return asyncio.run(run_cli(args, settings))
     except KeyboardInterrupt:

@@ -32,6 +32,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="litbot", description="A literature assistant for a research lab's Discord."
     )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="log upstream warnings to stderr (terminal commands are quiet by default)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="start the Discord bot (DISCORD_TOKEN in .env)")
     sub.add_parser("sync", help="publish the slash commands to Discord")

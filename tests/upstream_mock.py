@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote
@@ -34,6 +36,9 @@ class Canned:
     body: bytes
     content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
+
+
+JUNK = Canned(200, b'{"truncated": ')
 
 
 def _index(fixtures: Path) -> dict[str, dict[str, Path]]:
@@ -66,6 +71,10 @@ def _index(fixtures: Path) -> dict[str, dict[str, Path]]:
         data = json.loads(path.read_text())
         put("datacite", data["data"]["attributes"].get("doi"), path)
     return out
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.casefold())
 
 
 def not_found(source: str, key: str, fixtures: Path) -> Canned:
@@ -154,31 +163,70 @@ class MockUpstreams:
             return not_found(source, key, self.fixtures)
         return Canned(200, path.read_bytes())
 
-    async def handler(self, request: httpx.Request) -> httpx.Response:
-        source = HOSTS[request.url.host]
+    async def respond(
+        self, source: str, path: str, params: Mapping[str, str] | None = None
+    ) -> Canned | str:
+        """The outcome for one request: a ``Canned`` response, ``"timeout"`` or ``"junk"``.
+
+        Shared by the in-process transport below and the 127.0.0.1 server in ``tests.fakes``.
+        """
         self.calls[source] += 1
-        self.requests.append(request)
         if self.log is not None:
-            self.log.append(f"upstream {source} {request.url.path}")
+            self.log.append(f"upstream {source} {path}")
         if self.latency.get(source):
             await asyncio.sleep(self.latency[source])
         queue = self.failures.get(source)
         outcome: Canned | str | None = None
         if queue:
             outcome = queue.pop(0) if len(queue) > 1 else queue[0]
-        if outcome == "timeout":
-            raise httpx.ReadTimeout("timed out", request=request)
-        if outcome == "junk":
-            return httpx.Response(
-                200, content=b'{"truncated": ', headers={"Content-Type": "application/json"}
-            )
-        key = request_key(source, request.url.path)
+        if outcome in ("timeout", "junk"):
+            return outcome
+        if source == "openalex" and path.rstrip("/") == "/works":
+            return self._search(dict(params or {}))
+        key = request_key(source, path)
         if outcome == "unknown":
-            canned = not_found(source, key, self.fixtures)
-        elif isinstance(outcome, Canned):
-            canned = outcome
-        else:
-            canned = self._lookup(source, key)
+            return not_found(source, key, self.fixtures)
+        if isinstance(outcome, Canned):
+            return outcome
+        return self._lookup(source, key)
+
+    def _search(self, params: dict[str, str]) -> Canned:
+        """OpenAlex ``/works?filter=title.search:…``: recorded works ranked by shared title words.
+
+        The envelope's ``meta`` keys are those of the recorded list response
+        (``openalex/list-title-search-copper-oxide.json``).
+        """
+        query = params.get("filter", "").partition("title.search:")[2]
+        words = set(_words(query))
+        scored = []
+        for path in self.files["openalex"].values():
+            data = json.loads(path.read_bytes())
+            title_words = set(_words(data.get("display_name") or data.get("title") or ""))
+            found = len(words & title_words) / max(1, len(words))
+            overlap = len(words & title_words) / max(1, len(words | title_words))
+            if words and found >= 0.8:
+                scored.append((-found, -overlap, path.name, data))
+        scored.sort(key=lambda item: item[:3])
+        per_page = int(params.get("per-page") or 25)
+        results = [item[-1] for item in scored[:per_page]]
+        meta = {
+            "count": len(scored),
+            "db_response_time_ms": 1,
+            "page": 1,
+            "per_page": per_page,
+            "groups_count": None,
+        }
+        return Canned(200, json.dumps({"meta": meta, "results": results, "group_by": []}).encode())
+
+    async def handler(self, request: httpx.Request) -> httpx.Response:
+        source = HOSTS[request.url.host]
+        self.requests.append(request)
+        canned = await self.respond(source, request.url.path, dict(request.url.params))
+        if canned == "timeout":
+            raise httpx.ReadTimeout("timed out", request=request)
+        if canned == "junk":
+            canned = JUNK
+        assert isinstance(canned, Canned)
         return httpx.Response(
             canned.status,
             content=canned.body,
