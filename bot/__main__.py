@@ -13,11 +13,16 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from bot import cli
+from bot.bibliographies import BibliographyService
+from bot.citing import CiteService
 from bot.log import setup_logging
 from bot.papers import PaperService
 from bot.settings import Settings
 from bot.sources import build_upstreams, make_client
+from bot.storage.bibliographies import BibliographyStore
+from bot.storage.citations import CitationCache
 from bot.storage.database import Database, open_database
+from bot.storage.preferences import Preferences
 from bot.storage.works import WorkCache
 
 log = logging.getLogger("bot")
@@ -28,6 +33,8 @@ class Services:
     settings: Settings
     db: Database
     papers: PaperService
+    cites: CiteService
+    bibs: BibliographyService
 
 
 def _summariser():
@@ -50,7 +57,9 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 ttl_seconds=settings.cache_ttl_hours * 3600,
                 summarise=_summariser(),
             )
-            yield Services(settings, db, papers)
+            cites = CiteService(papers, CitationCache(db), Preferences(db))
+            bibs = BibliographyService(BibliographyStore(db), papers, cites)
+            yield Services(settings, db, papers, cites, bibs)
         finally:
             await db.close()
 
@@ -65,7 +74,13 @@ async def run_bot(settings: Settings, *, sync_only: bool = False) -> int:
         return 2
     apply_discord_urls(settings)
     async with open_services(settings) as services:
-        bot = LitBot(settings=settings, papers=services.papers, db=services.db)
+        bot = LitBot(
+            settings=settings,
+            papers=services.papers,
+            db=services.db,
+            cites=services.cites,
+            bibs=services.bibs,
+        )
         async with bot:
             token = settings.discord_token.get_secret_value()
             try:
@@ -87,6 +102,12 @@ async def run_cli(args, settings: Settings) -> int:
     async with open_services(settings) as services:
         if args.command == "paper":
             return await cli.paper(services.papers, " ".join(args.query), as_json=args.json)
+        if args.command == "bib":
+            return await cli.bib(services.bibs, args)
+        if args.command == "summary":
+            return await cli.summary(services.papers, " ".join(args.query))
+        if args.command == "cite":
+            return await cli.cite(services.cites, " ".join(args.query), args.style)
     return 2
 
 

@@ -10,14 +10,19 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
+from bot.bibliographies import BibliographyService
+from bot.citing import CiteService
 from bot.errors import LitError
 from bot.papers import PaperService
 from bot.settings import Settings
+from bot.storage.bibliographies import BibliographyStore
+from bot.storage.citations import CitationCache
 from bot.storage.database import Database
+from bot.storage.preferences import Preferences
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.paper",)
+EXTENSIONS = ("cogs.paper", "cogs.cite", "cogs.summary", "cogs.bib")
 NO_MENTIONS = discord.AllowedMentions.none()
 
 
@@ -83,7 +88,15 @@ class LitTree(app_commands.CommandTree):
 class LitBot(commands.Bot):
     """The bot process: services in, cogs loaded, no sync on start (``litbot sync`` does it)."""
 
-    def __init__(self, *, settings: Settings, papers: PaperService, db: Database) -> None:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        papers: PaperService,
+        db: Database,
+        cites: CiteService | None = None,
+        bibs: BibliographyService | None = None,
+    ) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
         super().__init__(
@@ -97,8 +110,13 @@ class LitBot(commands.Bot):
         self.settings = settings
         self.papers = papers
         self.db = db
+        self.cites = cites or CiteService(papers, CitationCache(db), Preferences(db))
+        self.bibs = bibs or BibliographyService(BibliographyStore(db), papers, self.cites)
 
     async def setup_hook(self) -> None:
+        from bot.ui.components import DYNAMIC_ITEMS
+
+        self.add_dynamic_items(*DYNAMIC_ITEMS)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
 

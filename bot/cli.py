@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
+from pathlib import Path
 
+from bot.bibliographies import Actor, BibliographyService
+from bot.citing import CiteService, resolve_target
 from bot.errors import LitError
 from bot.identifiers import parse_identifier
 from bot.papers import PaperService
-from bot.ui.terminal import render_text
+from bot.storage.bibliographies import Owner
+from bot.ui.terminal import render_summary_text, render_text
 
 TOKEN_HELP = """\
 litbot needs a Discord bot token to connect to Discord.
@@ -44,6 +49,35 @@ def build_parser() -> argparse.ArgumentParser:
     paper = sub.add_parser("paper", help="look up a paper and print its card")
     paper.add_argument("query", nargs="+", help="DOI, URL, arXiv id, PMID, PMCID or title")
     paper.add_argument("--json", action="store_true", help="print the merged work as JSON")
+    cite = sub.add_parser(
+        "cite",
+        help="print a citation",
+        description="Print a paper's citation in a CSL style (apa, vancouver, ieee, …; any of "
+        "the ~2,800 bundled styles) or as bibtex, ris or csl-json.",
+    )
+    cite.add_argument("query", nargs="+", help="DOI, URL, arXiv id, PMID, PMCID or title")
+    cite.add_argument("--style", "-s", default="apa", help="style id or format (default: apa)")
+    bib = sub.add_parser(
+        "bib",
+        help="export or import a bibliography straight from the database (backups, admins)",
+    )
+    bib_sub = bib.add_subparsers(dest="bib_command", required=True)
+    for name, text in (("export", "write a bibliography to a file"), ("import", "import a file")):
+        cmd = bib_sub.add_parser(name, help=text)
+        owner = cmd.add_mutually_exclusive_group(required=True)
+        owner.add_argument("--guild", type=int, help="the server's id")
+        owner.add_argument("--user", type=int, help="a user's id (their personal bibliographies)")
+        cmd.add_argument("--name", help="the bibliography (default: the only one / personal)")
+    export = bib_sub.choices["export"]
+    export.add_argument(
+        "--format", default="bibtex", help="bibtex, ris, csl-json or a citation style"
+    )
+    export.add_argument("--markdown", action="store_true", help="styles: Markdown, not text")
+    export.add_argument("--out", help="file to write (default: stdout)")
+    bib_sub.choices["import"].add_argument("file", help=".bib, .ris or .txt of identifiers")
+
+    summary = sub.add_parser("summary", help="print a paper's TL;DR and key sentences")
+    summary.add_argument("query", nargs="+", help="DOI, URL, arXiv id, PMID, PMCID or title")
     return parser
 
 
@@ -63,3 +97,57 @@ async def paper(papers: PaperService, query: str, *, as_json: bool) -> int:
     else:
         print(render_text(work))
     return 0
+
+
+async def cite(cites: CiteService, query: str, style: str) -> int:
+    """Plain text (no Markdown) on stdout, ready to paste."""
+    try:
+        target = resolve_target(style)
+        _, formatted = await cites.cite(parse_identifier(query), target, markup="text")
+    except LitError as error:
+        return fail(error)
+    print(formatted.text)
+    return 0
+
+
+async def summary(papers: PaperService, query: str) -> int:
+    from bot.summaries import key_sentences
+
+    try:
+        work = await papers.lookup(parse_identifier(query))
+    except LitError as error:
+        return fail(error)
+    sentences = key_sentences(work.title, work.abstract, 3) if work.abstract else []
+    print(render_summary_text(work, sentences))
+    return 0
+
+
+def _actor(args) -> Actor:
+    # The CLI is run by whoever holds the database file: an administrator (user id 0).
+    owner = Owner.guild(args.guild) if args.guild is not None else Owner.user(args.user)
+    return Actor(owner, 0, None, True)
+
+
+async def bib(bibs: BibliographyService, args) -> int:
+    try:
+        if args.bib_command == "export":
+            exported = await bibs.export(
+                _actor(args), args.name, args.format, markdown=args.markdown
+            )
+            if args.out:
+                await asyncio.to_thread(Path(args.out).write_bytes, exported.data)
+                print(f"{exported.count} entries written to {args.out}", file=sys.stderr)
+            else:
+                sys.stdout.write(exported.data.decode())
+            return 0
+        path = Path(args.file)
+        try:
+            data = await asyncio.to_thread(path.read_bytes)
+        except OSError as error:
+            print(f"litbot: cannot read {path}: {error.strerror}", file=sys.stderr)
+            return 2
+        report = await bibs.import_file(_actor(args), path.name, data, args.name)
+        print(report.text(), end="")
+        return 0
+    except LitError as error:
+        return fail(error)

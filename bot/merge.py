@@ -64,6 +64,7 @@ SOURCE_LABELS = {
     "arxiv": "arXiv",
     "cache": "cache",
     "local": "generated locally",
+    "import": "imported file",
 }
 
 

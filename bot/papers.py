@@ -9,6 +9,7 @@ every source fails, a stale cached copy is served with a note, or ``UpstreamErro
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -16,11 +17,12 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from bot.errors import NotFound, UpstreamError
+from bot.identifiers import parse_identifier
 from bot.merge import SOURCE_LABELS, merge
 from bot.models import Identifier, IdKind, SourceRecord, Work
 from bot.sources import Upstreams, crossref, datacite, openalex, semanticscholar, unpaywall
 from bot.sources._http import SourceError
-from bot.storage.works import WorkCache
+from bot.storage.works import WorkCache, work_key
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -61,6 +63,9 @@ class Outcome:
     error: str | None = None
 
 
+REF_LIMIT = 80
+
+
 class PaperService:
     """Looks works up; the only entry point cogs and the CLI use for paper metadata."""
 
@@ -85,6 +90,29 @@ class PaperService:
     async def lookup(self, ident: Identifier) -> Work:
         """The merged work for ``ident``: cached when fresh, else fetched from every source."""
         return await self._lookups.run(ident.key, lambda: self._lookup(ident))
+
+    async def ref(self, work: Work) -> str:
+        """A short handle for ``work`` that fits in a button's custom id (≤ 80 characters).
+
+        A DOI that fits is its own handle; anything else gets a hash stored as a cache alias,
+        so buttons on old messages keep working after a restart.
+        """
+        if work.doi and len(work.doi) <= REF_LIMIT:
+            return work.doi.lower()
+        digest = hashlib.blake2b(work_key(work).encode(), digest_size=10).hexdigest()
+        await self.cache.add_alias(f"ref:{digest}", work)
+        return f"h:{digest}"
+
+    async def by_ref(self, ref: str) -> Work:
+        """The work behind a handle from ``ref`` (refetched like any lookup when expired)."""
+        if not ref.startswith("h:"):
+            return await self.lookup(parse_identifier(ref))
+        cached = await self.cache.get(f"ref:{ref[2:]}")
+        if cached is None:
+            raise NotFound("That card is too old for this button; look the paper up again.")
+        if cached.fresh or not cached.work.doi:
+            return cached.work
+        return await self.lookup(parse_identifier(cached.work.doi))
 
     async def _lookup(self, ident: Identifier) -> Work:
         cached = await self.cache.get(ident.key)

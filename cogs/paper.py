@@ -10,6 +10,7 @@ from bot.bot import NO_MENTIONS, LitBot
 from bot.identifiers import parse_identifier
 from bot.models import Identifier
 from bot.ui.cards import card_links, render_card
+from bot.ui.components import card_view
 
 
 class IdentifierTransformer(app_commands.Transformer):
@@ -17,13 +18,6 @@ class IdentifierTransformer(app_commands.Transformer):
 
     async def transform(self, interaction: discord.Interaction, value: str) -> Identifier:
         return parse_identifier(value)
-
-
-def card_view(links: list[tuple[str, str]]) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
-    for label, url in links:
-        view.add_item(discord.ui.Button(style=discord.ButtonStyle.link, label=label, url=url))
-    return view
 
 
 class PaperCog(commands.Cog):
@@ -41,8 +35,11 @@ class PaperCog(commands.Cog):
     ) -> None:
         await interaction.response.defer(thinking=True)
         work = await self.bot.papers.lookup(query)
+        ref = await self.bot.papers.ref(work)
         await interaction.followup.send(
-            embed=render_card(work), view=card_view(card_links(work)), allowed_mentions=NO_MENTIONS
+            embed=render_card(work),
+            view=card_view(ref, card_links(work)),
+            allowed_mentions=NO_MENTIONS,
         )
 
 

@@ -51,6 +51,22 @@ def message_problems(payload: dict[str, Any]) -> list[str]:
         problems.append("content")
     for embed in payload.get("embeds") or []:
         problems += embed_problems(embed)
+    rows = payload.get("components") or []
+    if len(rows) > 5:
+        problems.append(f"{len(rows)} component rows")
+    for row in rows:
+        items = row.get("components") or []
+        if len(items) > 5:
+            problems.append(f"{len(items)} components in a row")
+        for item in items:
+            if len(item.get("custom_id") or "") > 100:
+                problems.append(f"custom_id {len(item['custom_id'])}")
+            if len(item.get("label") or "") > 80:
+                problems.append(f"label {item['label']!r}")
+            if len(item.get("options") or []) > 25:
+                problems.append(f"{len(item['options'])} select options")
+            if "url" in item and len(item["url"]) > 512:
+                problems.append("button url")
     mentions = payload.get("allowed_mentions")
     if mentions is None or mentions.get("parse") != []:
         problems.append(f"allowed_mentions {mentions!r}")

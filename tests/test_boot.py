@@ -29,7 +29,7 @@ async def test_bot_loads_every_cog_and_commands_fit_discord_limits(tmp_path):
         commands = [c.to_dict(bot.tree) for c in bot.tree.get_commands()]
     await db.close()
     names = {c["name"] for c in commands}
-    assert "paper" in names
+    assert {"paper", "cite", "summary", "settings"} <= names
     for command in commands:
         assert NAME.match(command["name"]) and command["name"] == command["name"].lower()
         assert 1 <= len(command["description"]) <= 100
@@ -37,9 +37,13 @@ async def test_bot_loads_every_cog_and_commands_fit_discord_limits(tmp_path):
         for option in command.get("options", []):
             assert NAME.match(option["name"]) and 1 <= len(option["description"]) <= 100
         assert len(str(command)) < 8000
-    paper = next(c for c in commands if c["name"] == "paper")
-    assert set(paper["contexts"]) == {0, 1, 2}  # guilds, bot DMs, private channels
-    assert set(paper["integration_types"]) == {0, 1}
+    for command in commands:  # every command works in servers and in DMs with the bot
+        assert set(command["contexts"]) == {0, 1, 2}, command["name"]
+        assert set(command["integration_types"]) == {0, 1}, command["name"]
+    cite = next(c for c in commands if c["name"] == "cite")
+    style = next(o for o in cite["options"] if o["name"] == "style")
+    assert style["autocomplete"] is True and not style["required"]
+    assert bot._connection._view_store._dynamic_items  # buttons survive restarts
 
 
 def test_discord_urls_are_configurable(tmp_path):

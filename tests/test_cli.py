@@ -117,3 +117,41 @@ def test_run_without_token_explains_how_to_get_one(mock, capsys):
     assert entry.main(["run"]) == 2
     err = capsys.readouterr().err
     assert "DISCORD_TOKEN" in err and "litbot paper" in err
+
+
+def test_cite_prints_plain_apa_for_the_seed_paper(mock, capsys):
+    assert entry.main(["cite", SEED, "--style", "apa"]) == 0
+    out = capsys.readouterr().out
+    assert out == (
+        "Zhou, Y., Lu, C., Liu, L., & Li, X. (2023). NK cells are never alone: crosstalk and "
+        "communication in tumour microenvironments. Molecular Cancer, 22(1), 34. "
+        "https://doi.org/10.1186/s12943-023-01737-7\n"
+    )
+
+
+def test_cite_formats_and_unknown_styles(mock, capsys):
+    assert entry.main(["cite", f"https://doi.org/{SEED}", "--style", "bibtex"]) == 0
+    assert capsys.readouterr().out.startswith("@article{zhou2023nk,")
+    assert entry.main(["cite", SEED, "-s", "ris"]) == 0
+    assert "TY  - JOUR" in capsys.readouterr().out
+    assert entry.main(["cite", SEED, "--style", "csl-json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["DOI"] == SEED
+    assert entry.main(["cite", SEED, "--style", "chicago-autor-date"]) == 2
+    err = capsys.readouterr().err
+    assert "chicago-author-date" in err and len(err.strip().splitlines()) == 1
+
+
+def test_bib_import_then_export_from_the_database(mock, capsys, tmp_path):
+    from pathlib import Path
+
+    data = Path(__file__).parent / "data" / "lab-export.bib"
+    assert entry.main(["bib", "import", "--guild", "42", "--name", "club", str(data)]) == 2
+    assert "no bibliography called" in capsys.readouterr().err  # names are not invented
+    assert entry.main(["bib", "import", "--guild", "42", str(data)]) == 0  # the server's default
+    assert "4 added" in capsys.readouterr().out
+    out_file = tmp_path / "backup.bib"
+    assert entry.main(["bib", "export", "--guild", "42", "--out", str(out_file)]) == 0
+    assert out_file.read_text().count("@") == 4
+    assert entry.main(["bib", "export", "--guild", "43"]) == 2  # another server: nothing
+    assert entry.main(["bib", "export", "--guild", "42", "--format", "apa"]) == 0
+    assert "Müller, A." in capsys.readouterr().out

@@ -56,7 +56,13 @@ async def test_paper_defers_before_any_upstream_call_then_sends_the_card(env):
     access = next(f for f in embed["fields"] if f["name"] == "Access")["value"]
     assert "CC BY" in access
     buttons = card["components"][0]["components"]
-    assert all(b["style"] == 5 and len(b["url"]) <= 512 for b in buttons)
+    assert [b.get("custom_id") for b in buttons[:3]] == [
+        "lit:cite:10.1186/s12943-023-01737-7",
+        "lit:save:10.1186/s12943-023-01737-7",
+        "lit:dm:10.1186/s12943-023-01737-7",
+    ]
+    links = buttons[3:]
+    assert links and all(b["style"] == 5 and len(b["url"]) <= 512 for b in links)
 
 
 async def test_paper_in_a_dm(env):

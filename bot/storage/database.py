@@ -32,6 +32,71 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX work_aliases_by_work ON work_aliases(work_key);
     """,
+    # 2: formatted citations per (work, style), and per-server / per-user preferences
+    """
+    CREATE TABLE citations (
+        work_key    TEXT NOT NULL,             -- works.key (not a foreign key: may outlive it)
+        style       TEXT NOT NULL,             -- CSL style id, or bibtex / ris / csl-json
+        markup      TEXT NOT NULL,             -- markdown (Discord) or text (files)
+        digest      TEXT NOT NULL,             -- hash of the CSL input; a changed work misses
+        text        TEXT NOT NULL,
+        created_at  REAL NOT NULL,
+        PRIMARY KEY (work_key, style, markup)
+    ) WITHOUT ROWID;
+    CREATE TABLE preferences (
+        scope       TEXT NOT NULL CHECK (scope IN ('guild', 'user')),
+        scope_id    INTEGER NOT NULL,          -- a guild id or a user id, never mixed
+        name        TEXT NOT NULL,             -- e.g. citation_style
+        value       TEXT NOT NULL,
+        updated_by  INTEGER,
+        updated_at  TEXT NOT NULL,
+        PRIMARY KEY (scope, scope_id, name)
+    ) WITHOUT ROWID;
+    """,
+    # 3: bibliographies (a server's named lists, or a user's personal ones) and their entries
+    """
+    CREATE TABLE bibliographies (
+        id          INTEGER PRIMARY KEY,
+        scope       TEXT NOT NULL CHECK (scope IN ('guild', 'user')),
+        owner_id    INTEGER NOT NULL,          -- the guild id, or the user id (personal)
+        name        TEXT NOT NULL,
+        name_key    TEXT NOT NULL,             -- casefolded name: unique per owner
+        created_by  INTEGER NOT NULL,
+        created_at  TEXT NOT NULL,
+        UNIQUE (scope, owner_id, name_key)
+    );
+    CREATE TABLE channel_defaults (
+        guild_id        INTEGER NOT NULL,
+        channel_id      INTEGER NOT NULL,
+        bibliography_id INTEGER NOT NULL REFERENCES bibliographies(id) ON DELETE CASCADE,
+        PRIMARY KEY (guild_id, channel_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX channel_defaults_by_bibliography ON channel_defaults(bibliography_id);
+    CREATE TABLE entries (
+        id              INTEGER PRIMARY KEY,
+        bibliography_id INTEGER NOT NULL REFERENCES bibliographies(id) ON DELETE CASCADE,
+        work_key        TEXT NOT NULL,         -- lower-case DOI (or another stable key)
+        work            TEXT NOT NULL,         -- Work.to_dict() as JSON: exports need no network
+        title           TEXT NOT NULL,
+        first_author    TEXT NOT NULL,         -- folded family name, for sorting
+        year            INTEGER,
+        note            TEXT,
+        added_by        INTEGER NOT NULL,
+        added_at        TEXT NOT NULL,
+        updated_at      TEXT NOT NULL,
+        UNIQUE (bibliography_id, work_key)
+    );
+    CREATE INDEX entries_by_added ON entries(bibliography_id, added_at DESC, id DESC);
+    CREATE INDEX entries_by_author ON entries(bibliography_id, first_author, year, title, id);
+    CREATE INDEX entries_by_year ON entries(bibliography_id, year DESC, first_author, id);
+    CREATE INDEX entries_by_title ON entries(bibliography_id, title COLLATE NOCASE, id);
+    CREATE TABLE entry_tags (
+        entry_id    INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+        tag         TEXT NOT NULL,
+        PRIMARY KEY (entry_id, tag)
+    ) WITHOUT ROWID;
+    CREATE INDEX entry_tags_by_tag ON entry_tags(tag, entry_id);
+    """,
 )
 
 

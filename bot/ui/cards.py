@@ -125,7 +125,7 @@ def provenance_text(work: Work) -> str:
     return " · ".join(f"{', '.join(fields)}: {src}" for src, fields in by_source.items())
 
 
-def _tldr_label(work: Work) -> str:
+def tldr_label(work: Work) -> str:
     if work.provenance.get("tldr") == "s2":
         return "TL;DR via Semantic Scholar"
     return "TL;DR (generated locally from the abstract)"
@@ -168,7 +168,7 @@ def render_card(work: Work) -> discord.Embed:
     if line:
         head.append(line)
     if work.tldr:
-        head.append(f"**{_tldr_label(work)}:** {escape(truncate(work.tldr, 400))}")
+        head.append(f"**{tldr_label(work)}:** {escape(truncate(work.tldr, 400))}")
     header = "\n".join(head)
 
     if work.abstract:
@@ -234,3 +234,109 @@ def card_links(work: Work) -> list[tuple[str, str]]:
         label = "Read at source" if not work.access.url else "Publisher page"
         links.append((label, work.doi_url))
     return links
+
+
+def render_summary(work: Work, key_sentences: list[str]) -> discord.Embed:
+    """``/summary``: the TL;DR (labelled with its origin) and the abstract's key sentences."""
+    embed = discord.Embed(
+        title=truncate(escape(work.title), TITLE_LIMIT),
+        url=work.doi_url if work.doi_url and len(work.doi_url) <= 2048 else None,
+        colour=COLOURS["closed"],
+    )
+    parts = [escape(author_line(work.authors))]
+    if work.tldr:
+        parts.append(f"**{tldr_label(work)}:** {escape(truncate(work.tldr, 600))}")
+    elif work.abstract:
+        parts.append("*No TL;DR could be made from this abstract.*")
+    else:
+        parts.append("*No abstract is available from any source, so there is no TL;DR.*")
+    if key_sentences:
+        source = source_name(work.provenance.get("abstract"))
+        bullets = "\n".join(f"• {escape(truncate(s, 700))}" for s in key_sentences)
+        parts.append(f"**Key sentences of the abstract** ({source})\n{bullets}")
+    embed.description = truncate("\n\n".join(p for p in parts if p), DESCRIPTION_LIMIT)
+    embed.set_footer(
+        text=truncate(
+            f"Sources: {provenance_text(work)} · fetched {fetched_text(work.fetched_at)}",
+            FOOTER_LIMIT,
+        )
+    )
+    return embed
+
+
+def render_abstract(work: Work) -> discord.Embed:
+    """The full abstract, for the summary's button (as much as an embed holds)."""
+    source = source_name(work.provenance.get("abstract"))
+    embed = discord.Embed(title=truncate(escape(work.title), TITLE_LIMIT), colour=COLOURS["closed"])
+    body = escape(work.abstract) if work.abstract else "*No abstract available.*"
+    footer = f"Abstract via {source}"
+    if len(body) > DESCRIPTION_LIMIT:
+        footer += " · shortened to fit; the full text is at the source"
+    embed.description = truncate(body, DESCRIPTION_LIMIT)
+    embed.set_footer(text=footer)
+    return embed
+
+
+def short_citation(work: Work) -> str:
+    """``Zhou et al. (2023) · NK cells are never alone…`` for list lines (escaped)."""
+    if not work.authors:
+        who = "Anon."
+    else:
+        first = work.authors[0]
+        who = first.family or first.name
+        if len(work.authors) == 2:
+            second = work.authors[1]
+            who += f" & {second.family or second.name}"
+        elif len(work.authors) > 2:
+            who += " et al."
+    year = f" ({work.year})" if work.year else ""
+    return f"{escape(who)}{year} · *{escape(truncate(work.title, 90))}*"
+
+
+def render_page(page) -> discord.Embed:
+    """One page of a bibliography (``bot.bibliographies.Page``): ten short citations."""
+    bib = page.bibliography
+    title = f"📚 {bib.name}"
+    if page.tag:
+        title += f" · #{page.tag}"
+    embed = discord.Embed(title=truncate(escape(title), TITLE_LIMIT), colour=COLOURS["closed"])
+    if not page.entries:
+        embed.description = (
+            "*No entries with that tag.*" if page.tag else "*Empty. Add papers with `/bib add`.*"
+        )
+    else:
+        lines = []
+        for number, entry in enumerate(page.entries, page.page * 10 + 1):
+            link = f" · [doi]({entry.work.doi_url})" if entry.work.doi_url else ""
+            tags = f" `{' '.join('#' + t for t in entry.tags)}`" if entry.tags else ""
+            lines.append(f"**{number}.** {short_citation(entry.work)}{link}{tags}")
+        embed.description = truncate("\n".join(lines), DESCRIPTION_LIMIT)
+    sort = {"added": "newest first", "author": "by author", "year": "by year", "title": "by title"}
+    embed.set_footer(
+        text=f"Page {page.page + 1} of {page.pages} · {page.total} entries · "
+        f"{sort.get(page.sort, page.sort)}"
+    )
+    return embed
+
+
+def render_entry(entry, bibliography_name: str) -> discord.Embed:
+    """One bibliography entry with its note, tags and who added it."""
+    work = entry.work
+    embed = discord.Embed(
+        title=truncate(escape(work.title), TITLE_LIMIT),
+        url=work.doi_url if work.doi_url and len(work.doi_url) <= 2048 else None,
+        colour=COLOURS["closed"],
+    )
+    lines = [escape(author_line(work.authors))]
+    if venue := venue_line(work):
+        lines.append(escape(venue))
+    embed.description = truncate("\n".join(lines), DESCRIPTION_LIMIT)
+    if entry.note:
+        embed.add_field(name="Note", value=truncate(escape(entry.note), FIELD_LIMIT), inline=False)
+    if entry.tags:
+        embed.add_field(
+            name="Tags", value=truncate(" ".join(f"#{t}" for t in entry.tags), FIELD_LIMIT)
+        )
+    embed.add_field(name="Added", value=f"by <@{entry.added_by}> on {entry.added_at[:10]}")
+    embed.set_footer(text=truncate(f"In “{bibliography_name}”", FOOTER_LIMIT))
+    return embed

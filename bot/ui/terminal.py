@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import textwrap
 
-from bot.ui.cards import access_line, author_line, fetched_text, provenance_text, venue_line
+from bot.ui.cards import (
+    access_line,
+    author_line,
+    fetched_text,
+    provenance_text,
+    tldr_label,
+    venue_line,
+)
 
 WIDTH = 88
 
@@ -39,15 +46,32 @@ def render_text(work) -> str:
     if work.access.reason:
         lines.append(_wrap(work.access.reason, "  "))
     if work.tldr:
-        label = (
-            "TL;DR via Semantic Scholar"
-            if work.provenance.get("tldr") == "s2"
-            else ("TL;DR (generated locally from the abstract)")
-        )
-        lines += ["", f"{label}:", _wrap(work.tldr, "  ")]
+        lines += ["", f"{tldr_label(work)}:", _wrap(work.tldr, "  ")]
     if work.abstract:
         lines += ["", "Abstract:", _wrap(work.abstract, "  ")]
     for note in work.notes:
         lines.append(f"note: {note}")
+    lines += ["", f"sources: {provenance_text(work)}", f"fetched: {fetched_text(work.fetched_at)}"]
+    return "\n".join(lines)
+
+
+def render_summary_text(work, key_sentences: list[str]) -> str:
+    """``litbot summary``: the TL;DR with its origin, then the abstract's key sentences."""
+    lines = [_wrap(work.title), _wrap(author_line(work.authors, limit=10))]
+    if work.doi:
+        lines.append(f"https://doi.org/{work.doi}")
+    lines.append("")
+    if work.tldr:
+        lines += [f"{tldr_label(work)}:", _wrap(work.tldr, "  ")]
+    elif work.abstract:
+        lines.append("No TL;DR could be made from this abstract.")
+    else:
+        lines.append("No abstract is available from any source, so there is no TL;DR.")
+    if key_sentences:
+        lines += ["", "Key sentences of the abstract:"]
+        lines += [
+            textwrap.fill(s, WIDTH, initial_indent="  • ", subsequent_indent="    ")
+            for s in key_sentences
+        ]
     lines += ["", f"sources: {provenance_text(work)}", f"fetched: {fetched_text(work.fetched_at)}"]
     return "\n".join(lines)

@@ -1,0 +1,390 @@
+"""The card's buttons and the citation message: persistent components that survive restarts.
+
+Buttons carry the work's handle in their custom id (``lit:cite:<ref>``); discord.py's dynamic
+items rebuild them from the id on any click, so buttons on old messages keep working. Each
+callback defers first, then calls the services on ``interaction.client``.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.bibliographies import Actor, BibliographyError
+from bot.citing import FORMATS, Formatted
+from bot.errors import LitError
+from bot.ui.cards import escape, render_abstract, render_card
+
+if TYPE_CHECKING:
+    from bot.models import Work
+
+log = logging.getLogger(__name__)
+
+NO_MENTIONS = discord.AllowedMentions.none()
+CONTENT_LIMIT = 2000
+QUICK_STYLES = (
+    ("apa", "APA 7th"),
+    ("vancouver", "Vancouver"),
+    ("chicago-author-date", "Chicago author-date"),
+    ("ieee", "IEEE"),
+    ("harvard-cite-them-right", "Harvard (Cite Them Right)"),
+    ("nature", "Nature"),
+    ("modern-language-association", "MLA"),
+    ("american-medical-association", "AMA"),
+    ("bibtex", "BibTeX"),
+    ("ris", "RIS"),
+    ("csl-json", "CSL-JSON"),
+)
+DMS_CLOSED = (
+    "I can't send you a direct message: your DMs are closed to me. Allow direct messages from "
+    "this server's members (Privacy Settings), or use `/cite` with `private: True`."
+)
+
+
+def citation_message(formatted: Formatted, stem: str) -> tuple[str, discord.File | None]:
+    """Message content for a citation, or a short note plus a file when it would not fit."""
+    text = formatted.text
+    if formatted.code_language is not None:
+        fenced = text.replace("```", "`\u200b``")
+        body = f"```{formatted.code_language}\n{fenced}\n```"
+    else:
+        body = text
+    footer = f"\n-# {escape(formatted.label)}"
+    if len(body) + len(footer) <= CONTENT_LIMIT:
+        return body + footer, None
+    safe_stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("_") or "citation"
+    data = io.BytesIO(text.encode("utf-8"))
+    file = discord.File(data, filename=f"{safe_stem[:60]}.{formatted.extension}")
+    return f"Too long for a message, so here it is as a file ({escape(formatted.label)}).", file
+
+
+def file_stem(work: Work) -> str:
+    from bot.citations import bibtex_key
+
+    return bibtex_key(work, set())
+
+
+async def reply_error(interaction: discord.Interaction, message: str) -> None:
+    if interaction.response.is_done():
+        await interaction.followup.send(message, ephemeral=True, allowed_mentions=NO_MENTIONS)
+    else:
+        await interaction.response.send_message(
+            message, ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+
+def guarded(
+    callback: Callable[..., Awaitable[None]],
+) -> Callable[..., Awaitable[None]]:
+    """Component callbacks bypass the command tree's error handler: turn ``LitError`` into a
+    short ephemeral reply here, and log anything else with a reference."""
+
+    @functools.wraps(callback)
+    async def wrapper(self: Any, interaction: discord.Interaction, *args: Any) -> None:
+        try:
+            await callback(self, interaction, *args)
+        except LitError as error:
+            await reply_error(interaction, error.user_message)
+        except discord.HTTPException:
+            raise
+        except Exception:
+            log.exception("component %s failed", type(self).__name__)
+            await reply_error(interaction, "Something went wrong on our side. It has been logged.")
+
+    return wrapper
+
+
+async def _citation_for(
+    interaction: discord.Interaction, ref: str, style: str | None
+) -> tuple[Work, Formatted, str]:
+    client: Any = interaction.client
+    work = await client.papers.by_ref(ref)
+    if style is None:
+        style = await client.cites.default_style(
+            guild_id=interaction.guild_id, user_id=interaction.user.id
+        )
+    formatted = await client.cites.format([work], style)
+    return work, formatted, style
+
+
+class StyleSelect(discord.ui.DynamicItem[discord.ui.Select], template=r"lit:style:(?P<ref>.+)"):
+    """Pick another style for the citation shown above it (ephemeral message)."""
+
+    def __init__(self, ref: str, current: str | None = None) -> None:
+        options = [
+            discord.SelectOption(label=label, value=value, default=value == current)
+            for value, label in QUICK_STYLES
+        ]
+        if current and current not in dict(QUICK_STYLES):
+            options.insert(
+                0, discord.SelectOption(label=current[:100], value=current, default=True)
+            )
+        super().__init__(
+            discord.ui.Select(
+                custom_id=f"lit:style:{ref}",
+                placeholder="Another style…",
+                options=options[:25],
+            )
+        )
+        self.ref = ref
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Select, match: re.Match[str]
+    ) -> StyleSelect:
+        return cls(match["ref"])
+
+    @guarded
+    async def callback(self, interaction: discord.Interaction) -> None:
+        style = (interaction.data or {}).get("values", [None])[0]  # type: ignore[union-attr]
+        await interaction.response.defer()
+        work, formatted, style = await _citation_for(interaction, self.ref, style)
+        content, file = citation_message(formatted, file_stem(work))
+        view = discord.ui.View(timeout=None)
+        view.add_item(StyleSelect(self.ref, current=style))
+        await interaction.edit_original_response(
+            content=content,
+            attachments=[file] if file else [],
+            view=view,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+
+class CiteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"lit:cite:(?P<ref>.+)"):
+    """Shows the citation in the server's (or the user's) default style, with a style picker."""
+
+    def __init__(self, ref: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Cite",
+                emoji="📝",
+                style=discord.ButtonStyle.primary,
+                custom_id=f"lit:cite:{ref}",
+            )
+        )
+        self.ref = ref
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+    ) -> CiteButton:
+        return cls(match["ref"])
+
+    @guarded
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        work, formatted, style = await _citation_for(interaction, self.ref, None)
+        content, file = citation_message(formatted, file_stem(work))
+        view = discord.ui.View(timeout=None)
+        view.add_item(StyleSelect(self.ref, current=style))
+        kwargs: dict[str, Any] = {"file": file} if file else {}
+        await interaction.followup.send(
+            content, view=view, ephemeral=True, allowed_mentions=NO_MENTIONS, **kwargs
+        )
+
+
+class SendToDMsButton(discord.ui.DynamicItem[discord.ui.Button], template=r"lit:dm:(?P<ref>.+)"):
+    """DMs the card and its citation to whoever pressed it."""
+
+    def __init__(self, ref: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Send to my DMs",
+                emoji="📨",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"lit:dm:{ref}",
+            )
+        )
+        self.ref = ref
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+    ) -> SendToDMsButton:
+        return cls(match["ref"])
+
+    @guarded
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        work, formatted, _ = await _citation_for(interaction, self.ref, None)
+        content, file = citation_message(formatted, file_stem(work))
+        try:
+            channel = await interaction.user.create_dm()
+            kwargs: dict[str, Any] = {"file": file} if file else {}
+            await channel.send(
+                content, embed=render_card(work), allowed_mentions=NO_MENTIONS, **kwargs
+            )
+        except discord.Forbidden:
+            await interaction.followup.send(
+                DMS_CLOSED, ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
+            return
+        await interaction.followup.send(
+            "Sent to your DMs 📨", ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+
+class AbstractButton(
+    discord.ui.DynamicItem[discord.ui.Button], template=r"lit:abstract:(?P<ref>.+)"
+):
+    """The full abstract, privately, under a summary."""
+
+    def __init__(self, ref: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Full abstract",
+                emoji="📄",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"lit:abstract:{ref}",
+            )
+        )
+        self.ref = ref
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+    ) -> AbstractButton:
+        return cls(match["ref"])
+
+    @guarded
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        client: Any = interaction.client
+        work = await client.papers.by_ref(self.ref)
+        await interaction.followup.send(
+            embed=render_abstract(work), ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+
+def actor_for(interaction: discord.Interaction) -> Actor:
+    """Who acts, and within which owner: the server in a server, the person in DMs."""
+    if interaction.guild_id is None:
+        return Actor.in_dm(interaction.user.id)
+    return Actor.in_guild(
+        interaction.guild_id,
+        interaction.user.id,
+        interaction.channel_id,
+        can_manage=interaction.permissions.manage_guild,
+    )
+
+
+class SaveButton(discord.ui.DynamicItem[discord.ui.Button], template=r"lit:save:(?P<ref>.+)"):
+    """Adds the work to the channel's default bibliography (personal in DMs), or asks which."""
+
+    def __init__(self, ref: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Save",
+                emoji="📚",
+                style=discord.ButtonStyle.success,
+                custom_id=f"lit:save:{ref}",
+            )
+        )
+        self.ref = ref
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+    ) -> SaveButton:
+        return cls(match["ref"])
+
+    @guarded
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        client: Any = interaction.client
+        actor = actor_for(interaction)
+        work = await client.papers.by_ref(self.ref)
+        try:
+            bib = await client.bibs.resolve(actor, None)
+        except BibliographyError:
+            choices, _ = await client.bibs.bibliographies(actor)
+            view = discord.ui.View(timeout=None)
+            view.add_item(SaveToSelect(self.ref, [(b.id, b.name) for b in choices[:25]]))
+            await interaction.followup.send(
+                "This channel has no default bibliography. Save to which one?",
+                view=view,
+                ephemeral=True,
+                allowed_mentions=NO_MENTIONS,
+            )
+            return
+        bib, created = await client.bibs.add_work(actor, work, bibliography=bib)
+        await interaction.followup.send(
+            saved_message(bib.name, created), ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+
+def saved_message(name: str, created: bool) -> str:
+    if created:
+        return f"Saved to **{escape(name)}** 📚"
+    return f"Already in **{escape(name)}**; nothing changed."
+
+
+class SaveToSelect(discord.ui.DynamicItem[discord.ui.Select], template=r"lit:saveto:(?P<ref>.+)"):
+    """The bibliography to save to, when the channel has no default."""
+
+    def __init__(self, ref: str, options: list[tuple[int, str]] | None = None) -> None:
+        super().__init__(
+            discord.ui.Select(
+                custom_id=f"lit:saveto:{ref}",
+                placeholder="Bibliography…",
+                options=[
+                    discord.SelectOption(label=name[:100], value=str(bib_id))
+                    for bib_id, name in (options or [])
+                ]
+                or [discord.SelectOption(label="-", value="0")],
+            )
+        )
+        self.ref = ref
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Select, match: re.Match[str]
+    ) -> SaveToSelect:
+        return cls(match["ref"])
+
+    @guarded
+    async def callback(self, interaction: discord.Interaction) -> None:
+        values = (interaction.data or {}).get("values") or ["0"]  # type: ignore[union-attr]
+        await interaction.response.defer()
+        client: Any = interaction.client
+        actor = actor_for(interaction)
+        # The id comes from the client: it only counts if it is this owner's bibliography.
+        bib = await client.bibs.store.get_by_id(actor.owner, int(values[0]))
+        if bib is None:
+            raise BibliographyError("That bibliography no longer exists here.")
+        work = await client.papers.by_ref(self.ref)
+        bib, created = await client.bibs.add_work(actor, work, bibliography=bib)
+        await interaction.edit_original_response(
+            content=saved_message(bib.name, created), view=None, allowed_mentions=NO_MENTIONS
+        )
+
+
+DYNAMIC_ITEMS = (
+    CiteButton,
+    SendToDMsButton,
+    StyleSelect,
+    AbstractButton,
+    SaveButton,
+    SaveToSelect,
+)
+
+
+def card_view(ref: str | None, links: list[tuple[str, str]]) -> discord.ui.View:
+    """Link buttons (open copy, publisher) and, when the work has a handle, Cite and DM."""
+    view = discord.ui.View(timeout=None)
+    if ref is not None:
+        view.add_item(CiteButton(ref))
+        view.add_item(SaveButton(ref))
+        view.add_item(SendToDMsButton(ref))
+    for label, url in links:
+        view.add_item(discord.ui.Button(style=discord.ButtonStyle.link, label=label, url=url))
+    return view
+
+
+__all__ = ["DYNAMIC_ITEMS", "FORMATS", "card_view", "citation_message"]

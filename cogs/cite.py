@@ -1,0 +1,136 @@
+"""/cite and /settings style: citations in any CSL style or bibliography format."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import citations
+from bot.bot import NO_MENTIONS, LitBot
+from bot.citing import FORMATS, resolve_target, style_title
+from bot.models import Identifier
+from bot.ui.components import citation_message, file_stem
+from cogs.paper import IdentifierTransformer
+
+CHOICE_LIMIT = 25
+
+
+def style_choices(current: str) -> list[app_commands.Choice[str]]:
+    """≤ 25 choices: matching machine formats first, then styles (common ones first)."""
+    query = current.strip().lower()
+    choices = [
+        app_commands.Choice(name=f"{label} (file format)", value=key)
+        for key, (label, _, _) in FORMATS.items()
+        if query and (query in key or query in label.lower())
+    ]
+    for style in citations.search_styles(query, limit=CHOICE_LIMIT - len(choices)):
+        name = style.title if len(style.title) <= 100 else style.title[:99] + "…"
+        choices.append(app_commands.Choice(name=name, value=style.id))
+    return choices[:CHOICE_LIMIT]
+
+
+class CiteCog(commands.Cog):
+    def __init__(self, bot: LitBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(
+        name="cite", description="Cite a paper in any CSL style, or as BibTeX/RIS/CSL-JSON"
+    )
+    @app_commands.describe(
+        query="DOI, doi.org or publisher link, arXiv id, PMID, PMCID, or title",
+        style="APA, Vancouver, Chicago, IEEE, … (any bundled CSL style), or bibtex/ris/csl-json",
+        private="Only you see the answer",
+    )
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
+    @app_commands.allowed_installs(guilds=True, users=True)
+    async def cite(
+        self,
+        interaction: discord.Interaction,
+        query: app_commands.Transform[Identifier, IdentifierTransformer],
+        style: str | None = None,
+        private: bool = False,
+    ) -> None:
+        target = resolve_target(style) if style else None  # bad names answer before deferring
+        await interaction.response.defer(ephemeral=private, thinking=True)
+        work, formatted = await self.bot.cites.cite(
+            query,
+            target,
+            guild_id=interaction.guild_id,
+            user_id=interaction.user.id,
+        )
+        content, file = citation_message(formatted, file_stem(work))
+        kwargs: dict[str, Any] = {"file": file} if file else {}
+        await interaction.followup.send(
+            content, ephemeral=private, allowed_mentions=NO_MENTIONS, **kwargs
+        )
+
+    @cite.autocomplete("style")
+    async def style_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return style_choices(current)
+
+    settings = app_commands.Group(
+        name="settings",
+        description="litbot settings for this server (or for you, in DMs)",
+        allowed_contexts=app_commands.AppCommandContext(
+            guild=True, dm_channel=True, private_channel=True
+        ),
+        allowed_installs=app_commands.AppInstallationType(guild=True, user=True),
+    )
+
+    @settings.command(name="style", description="Show or set the default citation style")
+    @app_commands.describe(style="A CSL style (or 'default' to go back to APA); leave out to show")
+    async def settings_style(
+        self, interaction: discord.Interaction, style: str | None = None
+    ) -> None:
+        guild_id = interaction.guild_id if interaction.guild_id is not None else None
+        scope = "this server" if guild_id is not None else "you (in DMs)"
+        if style is None:
+            current = await self.bot.cites.default_style(
+                guild_id=guild_id, user_id=interaction.user.id
+            )
+            await interaction.response.send_message(
+                f"Default citation style for {scope}: **{style_title(current)}** (`{current}`).",
+                ephemeral=True,
+                allowed_mentions=NO_MENTIONS,
+            )
+            return
+        if guild_id is not None and not interaction.permissions.manage_guild:
+            await interaction.response.send_message(
+                "Only members with **Manage Server** can change the server's citation style.",
+                ephemeral=True,
+                allowed_mentions=NO_MENTIONS,
+            )
+            return
+        reset = style.strip().lower() in ("default", "reset", "none")
+        if not reset and resolve_target(style) in FORMATS:
+            await interaction.response.send_message(
+                "The default must be a citation style; BibTeX, RIS and CSL-JSON are chosen per "
+                "`/cite`.",
+                ephemeral=True,
+                allowed_mentions=NO_MENTIONS,
+            )
+            return
+        resolved = await self.bot.cites.set_default_style(
+            None if reset else style, guild_id=guild_id, user_id=interaction.user.id
+        )
+        shown = resolved or self.bot.cites.fallback_style
+        await interaction.response.send_message(
+            f"Default citation style for {scope} is now **{style_title(shown)}** (`{shown}`).",
+            ephemeral=guild_id is None,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    @settings_style.autocomplete("style")
+    async def settings_style_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return [c for c in style_choices(current) if c.value not in FORMATS]
+
+
+async def setup(bot: LitBot) -> None:
+    await bot.add_cog(CiteCog(bot))

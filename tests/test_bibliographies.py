@@ -1,0 +1,299 @@
+"""Bibliographies: scoping, permissions, duplicates, pages, imports, exports (no Discord)."""
+
+from __future__ import annotations
+
+import bibtexparser
+import bibtexparser.middlewares as mw
+import pytest
+
+from bot.bibio import MAX_BYTES, UnsupportedFile, parse_upload
+from bot.bibliographies import (
+    Actor,
+    BibliographyError,
+    BibliographyService,
+    PermissionDenied,
+    validate_name,
+)
+from bot.citing import CiteService
+from bot.papers import PaperService
+from bot.sources import build_upstreams
+from bot.storage.bibliographies import BibliographyStore
+from bot.storage.citations import CitationCache
+from bot.storage.database import open_database
+from bot.storage.preferences import Preferences
+from bot.storage.works import WorkCache
+from tests.conftest import SYNTHETIC
+from tests.upstream_mock import MockUpstreams, make_settings
+
+DATA = __import__("pathlib").Path(__file__).parent / "data"
+SEED = "10.1186/s12943-023-01737-7"
+RECORDED = [
+    "10.7554/elife.01567",
+    "10.1016/j.addr.2015.01.008",
+    "10.1145/3448016.3452841",
+    "10.1073/pnas.1414271111",
+]
+GUILD_A, GUILD_B = 111, 222
+ALICE, BOB, ADMIN = 1, 2, 3
+CHANNEL = 50
+
+
+def member(guild: int, user: int, *, manage: bool = False, channel: int = CHANNEL) -> Actor:
+    return Actor.in_guild(guild, user, channel, can_manage=manage)
+
+
+@pytest.fixture
+async def bibs(fixtures_dir, tmp_path):
+    mock = MockUpstreams(fixtures_dir)
+    mock.add("openalex", SEED, SYNTHETIC / "openalex-seed.json")
+    mock.add("crossref", SEED, SYNTHETIC / "crossref-seed.json")
+    settings = make_settings(tmp_path)
+    db = await open_database(settings.db_path)
+    async with mock.client() as client:
+        papers = PaperService(build_upstreams(settings, client), WorkCache(db))
+        cites = CiteService(papers, CitationCache(db), Preferences(db))
+        yield BibliographyService(BibliographyStore(db), papers, cites)
+    await db.close()
+
+
+# -- which bibliography ------------------------------------------------------------------------
+
+
+async def test_dm_uses_the_personal_bibliography_and_a_server_gets_one_on_first_use(bibs):
+    bib, _, created = await bibs.add(Actor.in_dm(ALICE), SEED)
+    assert bib.name == "personal" and bib.owner.scope == "user" and created
+    bib, _, _ = await bibs.add(member(GUILD_A, ALICE), SEED)
+    assert bib.name == "general" and bib.owner.scope == "guild"
+
+
+async def test_several_bibliographies_without_a_channel_default_ask_which(bibs):
+    admin = member(GUILD_A, ADMIN, manage=True)
+    await bibs.create(admin, "journal-club")
+    await bibs.create(admin, "methods")
+    with pytest.raises(BibliographyError, match="Which bibliography"):
+        await bibs.add(member(GUILD_A, ALICE), SEED)
+    await bibs.set_default(admin, "methods")
+    bib, _, _ = await bibs.add(member(GUILD_A, ALICE), SEED)
+    assert bib.name == "methods"
+    # another channel of the same server has no default
+    with pytest.raises(BibliographyError, match="Which bibliography"):
+        await bibs.add(member(GUILD_A, ALICE, channel=51), SEED)
+    bib, _, _ = await bibs.add(member(GUILD_A, ALICE, channel=51), SEED, "Journal-Club")
+    assert bib.name == "journal-club"  # names are case-insensitive
+
+
+# -- scoping -----------------------------------------------------------------------------------
+
+
+async def test_a_servers_bibliographies_are_invisible_from_another_server_and_from_dms(bibs):
+    admin = member(GUILD_A, ADMIN, manage=True)
+    club = await bibs.create(admin, "journal-club")
+    await bibs.add(member(GUILD_A, ALICE), SEED, "journal-club", note="read for Friday", tags="nk")
+
+    for outsider in (member(GUILD_B, ALICE, manage=True), Actor.in_dm(ALICE)):
+        with pytest.raises(BibliographyError, match="no bibliography called"):
+            await bibs.page(outsider, "journal-club")
+        with pytest.raises(BibliographyError, match="no longer exists"):
+            await bibs.page(outsider, bibliography_id=club.id)  # an old button's id
+        with pytest.raises(BibliographyError):
+            await bibs.export(outsider, "journal-club")
+        with pytest.raises(BibliographyError):
+            await bibs.show(outsider, SEED, "journal-club")
+        with pytest.raises(BibliographyError):
+            await bibs.delete(outsider, club.id)
+        assert await bibs.name_choices(outsider, "") in ([], ["personal"])
+        assert await bibs.tag_choices(outsider, "") == []
+        assert not await bibs.store.set_channel_default(outsider.owner, CHANNEL, club.id)
+        assert await bibs.store.add_many(outsider.owner, club.id, [], by=ALICE) is None
+        assert not await bibs.store.remove(outsider.owner, club.id, SEED)
+    page = await bibs.page(member(GUILD_A, BOB), "journal-club")
+    assert page.total == 1 and page.entries[0].note == "read for Friday"
+
+
+async def test_a_personal_bibliography_is_invisible_to_other_users(bibs):
+    await bibs.add(Actor.in_dm(ALICE), SEED, tags="mine")
+    bob = Actor.in_dm(BOB)
+    assert (await bibs.page(bob)).total == 0  # Bob's own, new and empty
+    with pytest.raises(BibliographyError):
+        await bibs.show(bob, SEED)
+    assert await bibs.tag_choices(bob, "") == []
+    alice_bib = await bibs.resolve(Actor.in_dm(ALICE), None)
+    with pytest.raises(BibliographyError):
+        await bibs.page(bob, bibliography_id=alice_bib.id)
+    # a server with the same id as Alice's user id is still another owner
+    with pytest.raises(BibliographyError):
+        await bibs.page(member(ALICE, BOB), bibliography_id=alice_bib.id)
+    assert await bibs.tag_choices(Actor.in_dm(ALICE), "m") == ["mine"]
+
+
+# -- permissions -------------------------------------------------------------------------------
+
+
+async def test_creating_renaming_deleting_needs_manage_server(bibs):
+    with pytest.raises(PermissionDenied, match="Manage Server"):
+        await bibs.create(member(GUILD_A, ALICE), "mine")
+    admin = member(GUILD_A, ADMIN, manage=True)
+    await bibs.create(admin, "club")
+    with pytest.raises(PermissionDenied):
+        await bibs.rename(member(GUILD_A, ALICE), "club", "other")
+    with pytest.raises(PermissionDenied):
+        await bibs.check_delete(member(GUILD_A, ALICE), "club")
+    with pytest.raises(PermissionDenied):
+        await bibs.set_default(member(GUILD_A, ALICE), "club")
+    renamed = await bibs.rename(admin, "club", "Journal Club")
+    assert renamed.name == "Journal Club"
+    with pytest.raises(BibliographyError, match="already exists"):
+        await bibs.create(admin, "journal club")
+    # in DMs, one manages one's own
+    await bibs.create(Actor.in_dm(ALICE), "reading list")
+
+
+async def test_members_remove_their_own_entries_managers_any(bibs):
+    await bibs.add(member(GUILD_A, ALICE), SEED)
+    await bibs.add(member(GUILD_A, BOB), RECORDED[0])
+    with pytest.raises(PermissionDenied, match="entries you added"):
+        await bibs.remove(member(GUILD_A, ALICE), RECORDED[0])
+    removed = await bibs.remove(member(GUILD_A, ALICE), f"https://doi.org/{SEED}")
+    assert removed.work_key == SEED
+    await bibs.remove(member(GUILD_A, ADMIN, manage=True), RECORDED[0])
+    assert (await bibs.page(member(GUILD_A, ALICE))).total == 0
+
+
+async def test_delete_takes_the_entries_with_it(bibs):
+    admin = member(GUILD_A, ADMIN, manage=True)
+    club = await bibs.create(admin, "club", channel_default=True)
+    for doi in RECORDED:
+        await bibs.add(member(GUILD_A, ALICE), doi, tags="x")
+    assert await bibs.delete(admin, club.id) == len(RECORDED)
+    assert await bibs.store.list(admin.owner) == []
+    assert await bibs.tag_choices(admin, "") == []
+
+
+# -- entries -----------------------------------------------------------------------------------
+
+
+async def test_adding_again_updates_note_and_tags_and_says_so(bibs):
+    alice = Actor.in_dm(ALICE)
+    _, _, created = await bibs.add(alice, SEED, note="first", tags="nk, tumour")
+    assert created
+    _, _, created = await bibs.add(alice, f"doi:{SEED.upper()}", note="second")
+    assert not created
+    entry = await bibs.show(alice, SEED)
+    assert entry.note == "second" and entry.tags == ("nk", "tumour")  # tags kept
+    await bibs.add(alice, SEED, tags="#Review")
+    assert (await bibs.show(alice, SEED)).tags == ("review",)
+    assert (await bibs.page(alice)).total == 1
+
+
+@pytest.mark.parametrize("bad", ["", " ", "a" * 41, "@everyone", "<script>", "-lead", "x/y"])
+def test_names_are_validated(bad):
+    with pytest.raises(BibliographyError):
+        validate_name(bad)
+
+
+@pytest.mark.parametrize("good", ["journal-club", "Lab 2026", "Müller's picks", "a"])
+def test_good_names_pass(good):
+    assert validate_name(good) == good
+
+
+async def test_bad_tags_and_long_notes_are_refused_before_any_lookup(bibs):
+    with pytest.raises(BibliographyError, match="not a tag"):
+        await bibs.add(Actor.in_dm(ALICE), SEED, tags="ok, <@123>")
+    with pytest.raises(BibliographyError, match="500"):
+        await bibs.add(Actor.in_dm(ALICE), SEED, note="x" * 501)
+
+
+@pytest.mark.parametrize("count", [0, 1, 10, 11, 20, 21])
+async def test_pages_of_ten_at_the_boundaries(bibs, count):
+    alice = Actor.in_dm(ALICE)
+    bib = await bibs.resolve(alice, None)
+    text = "\n".join(f"@article{{k{i}, title={{Paper {i:02d}}}, year={{2000}}}}" for i in range(count))
+    if count:
+        await bibs.import_file(alice, "many.bib", text.encode())
+    pages = max(1, -(-count // 10))
+    seen = []
+    for number in range(pages):
+        page = await bibs.page(alice, bibliography_id=bib.id, page=number, sort="title")
+        assert page.total == count and page.pages == pages and page.page == number
+        assert len(page.entries) == (min(10, count - 10 * number) if count else 0)
+        seen += [e.work.title for e in page.entries]
+    assert seen == [f"Paper {i:02d}" for i in range(count)]
+    beyond = await bibs.page(alice, bibliography_id=bib.id, page=pages + 3)
+    assert beyond.page == pages - 1  # a stale "next" button lands on the last page
+
+
+# -- import and export -------------------------------------------------------------------------
+
+
+async def test_import_of_a_real_world_bib_round_trips_accents(bibs):
+    alice = Actor.in_dm(ALICE)
+    report = await bibs.import_file(alice, "lab-export.bib", (DATA / "lab-export.bib").read_bytes())
+    assert len(report.added) == 4 and not report.failed and not report.duplicates
+    exported = await bibs.export(alice, None, "bibtex")
+    library = bibtexparser.parse_string(
+        exported.data.decode(),
+        append_middleware=[mw.SeparateCoAuthors(), mw.SplitNameParts(), mw.LatexDecodingMiddleware()],
+    )
+    from pylatexenc.latex2text import LatexNodes2Text
+
+    decode = LatexNodes2Text().latex_to_text
+    families = {
+        decode(" ".join(n.last)) for e in library.entries for n in e.fields_dict["author"].value
+    }
+    assert {"Müller", "Schönberger", "García-Pérez", "François", "Straße", "Østergaard"} <= families
+    titles = {e.fields_dict["title"].value for e in library.entries}
+    assert "Naïve Bayes for Århus" in titles or any("Århus" in t for t in titles)
+    again = await bibs.import_file(alice, "lab-export.bib", (DATA / "lab-export.bib").read_bytes())
+    assert len(again.duplicates) == 4 and not again.added
+
+
+async def test_malformed_files_are_reported_line_by_line_and_good_entries_kept(bibs):
+    alice = Actor.in_dm(ALICE)
+    report = await bibs.import_file(alice, "malformed.bib", (DATA / "malformed.bib").read_bytes())
+    assert [p.line for p in report.failed] == [8, 13]
+    assert len(report.added) == 2
+    report = await bibs.import_file(alice, "malformed.ris", (DATA / "malformed.ris").read_bytes())
+    assert [p.line for p in report.failed] == [8, 13]
+    assert len(report.added) == 1 and len(report.duplicates) == 1  # 10.1234/good.1 twice
+    assert "line 8" in report.text() and "line 13" in report.text()
+
+
+async def test_identifier_lists_are_looked_up_and_failures_reported(bibs):
+    alice = Actor.in_dm(ALICE)
+    text = f"# lab list\n{SEED}\nhttps://doi.org/{RECORDED[0]}\nnot an identifier at all\n10.1234/unknown-doi\n{SEED}\n"
+    report = await bibs.import_file(alice, "ids.txt", text.encode())
+    assert len(report.added) == 2
+    assert [p.line for p in report.failed] == [4, 5]
+    assert len(report.duplicates) == 1  # the seed twice in the file
+
+
+async def test_oversized_too_many_and_wrong_type_files_are_refused(bibs):
+    alice = Actor.in_dm(ALICE)
+    with pytest.raises(UnsupportedFile, match="2 MiB"):
+        await bibs.import_file(alice, "big.bib", b"%" * (MAX_BYTES + 1))
+    with pytest.raises(UnsupportedFile, match=r"\.bib, \.ris or \.txt"):
+        await bibs.import_file(alice, "paper.pdf", b"%PDF-1.7")
+    many = "\n".join(f"10.1234/x{i}" for i in range(5001)).encode()
+    with pytest.raises(UnsupportedFile, match="5,000"):
+        parse_upload("many.txt", many)
+    assert (await bibs.page(alice)).total == 0  # nothing half-applied
+
+
+async def test_exports_in_every_format(bibs):
+    alice = Actor.in_dm(ALICE)
+    for doi in [SEED, *RECORDED]:
+        await bibs.add(alice, doi, tags="lab")
+    bib = await bibs.export(alice, None, "bibtex")
+    assert bib.filename == "personal.bib" and bib.count == 5 and b"@article{zhou2023nk," in bib.data
+    ris = await bibs.export(alice, None, "ris")
+    assert ris.filename.endswith(".ris") and ris.data.count(b"ER  -") == 5
+    csl = await bibs.export(alice, None, "csl-json")
+    assert csl.filename.endswith(".json") and b'"DOI": "10.1186/s12943-023-01737-7"' in csl.data
+    apa = await bibs.export(alice, None, "apa")
+    lines = apa.data.decode().strip().splitlines()
+    assert apa.filename.endswith(".txt") and len(lines) == 5
+    assert lines == sorted(lines, key=str.casefold)  # author order, as APA lists them
+    md = await bibs.export(alice, None, "apa", markdown=True)
+    assert md.filename.endswith(".md") and b"*" in md.data
+    vancouver = await bibs.export(alice, None, "vancouver")
+    assert [line.split(".")[0] for line in vancouver.data.decode().splitlines()] == ["1", "2", "3", "4", "5"]
