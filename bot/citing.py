@@ -30,6 +30,7 @@ Markup = Literal["markdown", "text"]
 DEFAULT_STYLE = "apa"
 # Bumped whenever the formatting code changes what it prints, so cached strings are redone.
 FORMAT_VERSION = "1"
+INLINE_DIGESTS = 50
 
 FORMATS: dict[str, tuple[str, str, str]] = {
     # target: (label, file extension, Discord code-block language)
@@ -198,8 +199,15 @@ class CiteService:
         groups = _author_groups(works)
         alone = [g[0] for g in groups if len(g) == 1]
         shared = [g for g in groups if len(g) > 1]
-        keys = {i: work_key(works[i]) for i in alone}
-        digests = {keys[i]: digest(works[i]) for i in alone}
+
+        def key_and_digest() -> tuple[dict[int, str], dict[str, str]]:
+            keys = {i: work_key(works[i]) for i in alone}
+            return keys, {keys[i]: digest(works[i]) for i in alone}
+
+        if len(alone) > INLINE_DIGESTS:  # a big export: hashing off the event loop
+            keys, digests = await asyncio.to_thread(key_and_digest)
+        else:
+            keys, digests = key_and_digest()
         found = await self.cache.get_many(digests, style, markup)
         missing = [i for i in alone if keys[i] not in found]
         parts = ([[works[i] for i in missing]] if missing else []) + [

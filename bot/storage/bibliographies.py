@@ -9,6 +9,7 @@ neither the network nor the cache.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from bot.storage.database import Database
 from bot.storage.works import work_key
 
 Scope = Literal["guild", "user"]
+DECODE_INLINE = 50  # entries decoded on the event loop; more go to a worker thread
 Sort = Literal["added", "author", "year", "title"]
 ORDER_BY: dict[str, str] = {
     "added": "e.added_at DESC, e.id DESC",
@@ -338,7 +340,11 @@ class BibliographyStore:
             f"ORDER BY {ORDER_BY[sort]}",
             [*args[:3], bibliography_id, *args[3:], per_page, max(page, 0) * per_page],
         )
-        return [self._entry(row) for row in rows], int(count[0]) if count else 0
+        if len(rows) > DECODE_INLINE:  # a whole export: decode off the event loop
+            entries = await asyncio.to_thread(lambda: [self._entry(row) for row in rows])
+        else:
+            entries = [self._entry(row) for row in rows]
+        return entries, int(count[0]) if count else 0
 
     async def all_entries(
         self, owner: Owner, bibliography_id: int, *, sort: Sort = "author", tag: str | None = None
