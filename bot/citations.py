@@ -891,7 +891,8 @@ def _patch_citeproc() -> None:
         try:
             for item in citation_items:
                 self.repressed = {}
-                _STATE.previous_entry, _STATE.seen = _STATE.previous, False
+                _STATE.previous_entry, _STATE.previous = _STATE.previous, None
+                _STATE.seen = False
                 if implicit_suffix:
                     _STATE.year_suffix = item.reference.get("year_suffix")
                 children = list(self.iterchildren())
