@@ -316,6 +316,21 @@ def _lookup(style_id: str) -> StyleInfo | None:
     return None
 
 
+def style_title(style_id: str) -> str:
+    """A style's human title (``American Psychological Association 7th edition``)."""
+    info = _registry().get(style_id)
+    return info.title if info else style_id
+
+
+@functools.cache
+def is_numeric(style_id: str) -> bool:
+    """Whether the style numbers its entries ([1], 1.), so an entry depends on its position."""
+    info = _registry().get(style_id)
+    if info is None:
+        return False
+    return b'citation-format="numeric"' in _read_head(_style_path(info))
+
+
 def list_styles(*, dependent: bool = False) -> list[StyleInfo]:
     """The bundled styles (≈2,850 independent ones; with ``dependent`` also ≈8,000 journals)."""
     return [s for s in _registry().values() if dependent or s.parent is None]

@@ -8,7 +8,6 @@ runs citeproc. Cogs, the CLI and exports all come through here.
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import json
 import logging
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot import citations
+from bot.citations import is_numeric, style_title
 from bot.models import Identifier, Work
 from bot.names import fold
 from bot.papers import PaperService
@@ -71,22 +71,6 @@ def resolve_target(name: str | None) -> str:
     if key in FORMAT_ALIASES:
         return FORMAT_ALIASES[key]
     return citations.resolve_style(key)
-
-
-def style_title(style_id: str) -> str:
-    """A style's human title (``American Psychological Association 7th edition``)."""
-    info = citations._registry().get(style_id)
-    return info.title if info else style_id
-
-
-@functools.cache
-def is_numeric(style_id: str) -> bool:
-    """Whether the style numbers its entries ([1], 1.): then entries depend on their position."""
-    info = citations._registry().get(style_id)
-    if info is None:
-        return False
-    head = citations._read_head(citations._style_path(info))
-    return b'citation-format="numeric"' in head
 
 
 def digest(work: Work) -> str:
