@@ -237,7 +237,10 @@ class PaperService:
                 work,
                 notes=(*work.notes, f"{names} is slow; its fields will show on the next lookup."),
             )
-        ttl = PARTIAL_TTL_SECONDS if failed or pending else self.ttl_seconds
+        # A late extra source is not a failure: the card is cached as complete, and
+        # _complete_late replaces it when the late answer arrives (so a burst of lookups does not
+        # refetch every source while Semantic Scholar's queue drains).
+        ttl = PARTIAL_TTL_SECONDS if failed else self.ttl_seconds
         await self.cache.put(work, [ident.key], ttl_seconds=ttl)
         if pending:
             self._spawn(self._complete_late(doi, ident, records, failed, pending))

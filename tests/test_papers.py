@@ -280,6 +280,19 @@ async def test_a_slow_extra_source_does_not_hold_the_card(world):
     assert world.mock.calls["crossref"] == 1
 
 
+async def test_lookups_while_a_late_source_is_queued_are_served_from_the_cache(world):
+    world.service.late_grace = 0.01
+    world.mock.latency = {"s2": 0.3}
+    first = await world.service.lookup(doi("10.1016/j.addr.2015.01.008"))
+    assert "s2" not in first.sources
+    calls = sum(world.mock.calls.values())
+    during = await world.service.lookup(doi("10.1016/j.addr.2015.01.008"))
+    assert sum(world.mock.calls.values()) == calls  # no refetch while S2 is still answering
+    assert during.title == first.title
+    await world.service.drain()
+    assert "s2" in (await world.service.lookup(doi("10.1016/j.addr.2015.01.008"))).sources
+
+
 async def test_only_a_late_source_knows_the_work_so_it_is_awaited(world):
     world.service.late_grace = 0.01
     world.mock.latency = {"s2": 0.1}

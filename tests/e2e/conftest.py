@@ -1,0 +1,139 @@
+"""End-to-end fixtures: the fake Discord and the upstream replay server run in the test
+session's event loop; the real ``litbot run`` process talks to both over 127.0.0.1.
+
+One bot process serves the whole session (it takes about a second to start). Each test gets a
+clean slate of injected trouble, and afterwards the fixture checks what a test cannot see from
+its answers: no unmodelled Discord or upstream route was hit, Discord refused nothing, and the
+process is still alive. When a test fails, the bot's log lines from that test are printed.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from tests.conftest import SYNTHETIC
+from tests.e2e.fake_discord import Answer, FakeDiscord
+from tests.e2e.process import BotProcess, bot_environment, run_once
+from tests.fakes.upstreams import UpstreamServer
+from tests.upstream_mock import MockUpstreams
+
+SEED = "10.1186/s12943-023-01737-7"
+REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    report = yield
+    item.stash.setdefault(REPORTS, {})[report.when] = report
+    return report
+
+
+def seeded_world(fixtures: Path) -> MockUpstreams:
+    """The recorded responses plus the synthetic records of the seed paper."""
+    world = MockUpstreams(fixtures)
+    world.add("openalex", SEED, SYNTHETIC / "openalex-seed.json")
+    world.add("crossref", SEED, SYNTHETIC / "crossref-seed.json")
+    return world
+
+
+@dataclass
+class Litbot:
+    process: BotProcess
+    sync: tuple[int, str, str]  # `litbot sync`: exit code, stdout, stderr
+    folder: Path
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def upstream_server(fixtures_dir):
+    async with UpstreamServer(seeded_world(fixtures_dir)) as server:
+        yield server
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def fake_discord():
+    async with FakeDiscord(guilds=("home", "style-a", "style-b", "bib-a", "bib-b")) as discord:
+        yield discord
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def litbot_session(fake_discord, upstream_server, tmp_path_factory):
+    """``litbot sync`` once (the fake learns the commands), then ``litbot run`` until the end."""
+    folder = tmp_path_factory.mktemp("litbot")
+    env = bot_environment(fake_discord, upstream_server, folder)
+    sync = await run_once(env, folder, "sync")
+    assert sync[0] == 0, f"litbot sync failed:\n{sync[2]}"
+    process = await BotProcess(env, folder).start("run")
+    try:
+        await process.until_ready(fake_discord)
+        yield Litbot(process, sync, folder)
+    finally:
+        await process.stop()
+
+
+@pytest.fixture
+def litbot(request, litbot_session, fake_discord, upstream_server):
+    """The running bot, with per-test checks and the bot's log on failure."""
+    world = upstream_server.world
+    fake_discord.reset()
+    world.failures.clear()
+    world.latency.clear()
+    process = litbot_session.process
+    mark = process.mark()
+    unmodelled, upstream_unmodelled = len(fake_discord.unmodelled), len(upstream_server.unmodelled)
+    yield litbot_session
+    reports = request.node.stash.get(REPORTS, {})
+    problems = []
+    if fake_discord.rejections:
+        problems.append(f"Discord refused the bot's requests: {fake_discord.take_rejections()}")
+    if len(fake_discord.unmodelled) > unmodelled:
+        problems.append(f"unmodelled Discord routes: {fake_discord.unmodelled[unmodelled:]}")
+    if len(upstream_server.unmodelled) > upstream_unmodelled:
+        problems.append(
+            f"unmodelled upstream routes: {upstream_server.unmodelled[upstream_unmodelled:]}"
+        )
+    if process.returncode is not None:
+        problems.append(f"litbot exited with {process.returncode}")
+    if problems or any(r.failed for r in reports.values()):
+        sys.stderr.write(
+            f"--- litbot output during {request.node.name} ---\n{process.output(mark)}\n"
+        )
+    fake_discord.reset()
+    world.failures.clear()
+    world.latency.clear()
+    assert not problems, "\n".join(problems)
+
+
+@pytest.fixture
+def discord(litbot, fake_discord) -> FakeDiscord:
+    return fake_discord
+
+
+@pytest.fixture
+def world(litbot, upstream_server) -> MockUpstreams:
+    return upstream_server.world
+
+
+@dataclass
+class SeedCard:
+    answer: Answer
+    upstream_calls: Counter[str]
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def seed_card(litbot_session, fake_discord, upstream_server) -> SeedCard:
+    """The first /paper for the seed in this process (so it is cold, whatever runs first).
+    Every test that uses the seed asks for this fixture before it does."""
+    world = upstream_server.world
+    before, mark = world.calls.copy(), litbot_session.process.mark()
+    try:
+        answer = await fake_discord.slash("paper", query=SEED)
+    except AssertionError as error:
+        raise AssertionError(f"{error}\nlitbot:\n{litbot_session.process.output(mark)}") from None
+    assert not fake_discord.rejections, fake_discord.rejections
+    return SeedCard(answer, world.calls - before)
