@@ -207,3 +207,19 @@ async def test_button_for_an_unknown_handle_gets_a_short_message(env):
     calls = await invoke(bot, component_payload("lit:cite:h:00000000000000000000"))
     answer = final(calls)
     assert answer["flags"] & EPHEMERAL and "too old" in answer["content"]
+
+
+def test_long_citations_become_a_file_and_code_fences_cannot_break_out():
+    from bot.citing import Formatted
+    from bot.ui.components import citation_message
+
+    long = Formatted("x" * 2500, "apa", "APA Style 7th edition", "md", None)
+    content, file = citation_message(long, "zhou2023nk")
+    assert file is not None and file.filename == "zhou2023nk.md" and len(content) < 200
+    assert file.fp.read() == b"x" * 2500
+    fenced = Formatted("@misc{a, title={```@everyone```}}", "bibtex", "BibTeX", "bib", "bibtex")
+    content, file = citation_message(fenced, "a")
+    assert file is None and content.count("```") == 2  # only the block's own fences
+    weird = Formatted("y" * 2500, "ris", "RIS", "ris", "")
+    _, file = citation_message(weird, "../../etc/passwd")
+    assert file is not None and "/" not in file.filename and file.filename.endswith(".ris")
