@@ -24,6 +24,20 @@ from tests.fakes.upstreams import UpstreamServer
 from tests.upstream_mock import MockUpstreams
 
 SEED = "10.1186/s12943-023-01737-7"
+# test_bib_flows: a guild per test, so no test depends on another's bibliographies
+BIB_GUILDS = (
+    "bib-add",
+    "bib-remove",
+    "bib-list",
+    "bib-import",
+    "bib-export",
+    "bib-manage",
+    "bib-default",
+    "bib-save",
+    "bib-save-b",
+    "bib-iso-a",
+    "bib-iso-b",
+)
 REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 
 
@@ -57,7 +71,9 @@ async def upstream_server(fixtures_dir):
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def fake_discord():
-    async with FakeDiscord(guilds=("home", "style-a", "style-b", "bib-a", "bib-b")) as discord:
+    async with FakeDiscord(
+        guilds=("home", "style-a", "style-b", "bib-a", "bib-b", *BIB_GUILDS)
+    ) as discord:
         yield discord
 
 

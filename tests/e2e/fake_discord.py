@@ -6,7 +6,9 @@ The real bot process connects to it exactly as it would to Discord (``LITBOT_DIS
 callback(s), the final message, and how long the first acknowledgement and the final answer
 took. The wire details discord.py 2.7 depends on are in ``../shared/research/discord-testing.md``
 §3 (exact ``Content-Type``, ``with_response`` bodies, ``attachment_size_limit``, ``Via`` on 429s,
-``resume_gateway_url``).
+``resume_gateway_url``). A file for a command's attachment option (``Attachment(name, data)``)
+is described in ``data.resolved.attachments`` and served from a signed ``ephemeral-attachments``
+url on the same server, as Discord's CDN does; ``downloads`` records what the bot fetched.
 
 Discord's rules are enforced, not assumed: message limits (400 / 50035 with Discord's nested
 error shape), the 3-second initial response (10062 after it), the 15-minute token (50027),
@@ -24,11 +26,13 @@ import hashlib
 import itertools
 import json
 import math
+import mimetypes
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import WSMsgType, web
 
@@ -55,6 +59,14 @@ ALL_PERMISSIONS = 2251799813685247
 MANAGE_GUILD = 1 << 5
 LOADING = 1 << 7
 GUILDS_INTENT = 1 << 0
+CONTENT_TYPES = {  # by extension, whatever this machine's mimetypes table says
+    "bib": "text/x-bibtex",
+    "ris": "application/x-research-info-systems",
+    "txt": "text/plain",
+    "csv": "text/csv",
+    "json": "application/json",
+    "pdf": "application/pdf",
+}
 
 # Interaction types → the callback types Discord accepts for them.
 COMMAND, COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 2, 3, 4, 5
@@ -112,21 +124,30 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
 
 @dataclass(frozen=True)
 class Attachment:
-    id: str
+    """A file on a message, or one a test attaches to a command's attachment option:
+    ``slash("bib import", file=Attachment("lab.bib", data))``. The fake gives it its ``id`` and
+    ``url`` (and, for an option, a content type guessed from the name as Discord does)."""
+
     filename: str
-    data: bytes
-    content_type: str | None
-    url: str
+    data: bytes = field(repr=False)
+    content_type: str | None = None
+    id: str = ""
+    url: str = ""
+    ephemeral: bool = False  # a command option's upload (Discord's ephemeral-attachments)
 
     def payload(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "id": self.id,
             "filename": self.filename,
             "size": len(self.data),
             "url": self.url,
             "proxy_url": self.url,
-            "content_type": self.content_type,
         }
+        if self.content_type:
+            data["content_type"] = self.content_type
+        if self.ephemeral:
+            data["ephemeral"] = True
+        return data
 
 
 @dataclass(frozen=True)
@@ -428,6 +449,8 @@ class FakeDiscord:
         self.dm_channels: dict[str, str] = {}  # user id → channel id
         self.channel_posts: list[tuple[float, str]] = []  # (time, message id), channel messages
         self.dms_closed: set[str] = set()
+        self.uploads: dict[str, Attachment] = {}  # files attached to command options, by id
+        self.downloads: list[str] = []  # ids of attachments the bot fetched from the "CDN"
         self.calls: list[RestCall] = []
         self.rejections: list[Rejection] = []
         self.unmodelled: list[str] = []
@@ -567,6 +590,9 @@ class FakeDiscord:
         r.add_get("/", self._gateway)
         r.add_get("/resume", self._gateway)
         r.add_get("/attachments/{channel_id}/{attachment_id}/{filename}", self._attachment)
+        r.add_get(
+            "/ephemeral-attachments/{channel_id}/{attachment_id}/{filename}", self._upload_file
+        )
         r.add_get(f"{API}/gateway", self._get_gateway)
         r.add_get(f"{API}/gateway/bot", self._get_gateway_bot)
         r.add_get(f"{API}/users/@me", self._me)
@@ -742,9 +768,33 @@ class FakeDiscord:
                 raise DiscordError(413, 40005, "Request entity too large")
             aid = snowflake()
             filename = entry.get("filename") or name
-            url = f"{self.base}/attachments/{channel_id}/{aid}/{filename}"
-            out.append(Attachment(aid, filename, data, content_type, url))
+            url = f"{self.base}/attachments/{channel_id}/{aid}/{quote(filename)}"
+            out.append(Attachment(filename, data, content_type, aid, url))
         return out
+
+    def _signature(self, attachment_id: str, expires: str) -> str:
+        return hashlib.sha256(f"{self.token}:{attachment_id}:{expires}".encode()).hexdigest()
+
+    def upload(self, item: Attachment, channel_id: str) -> Attachment:
+        """A file a user attaches to a command option, as Discord stores it: an ephemeral
+        attachment with a signed, expiring CDN url (``?ex=&is=&hm=``), served on loopback."""
+        if len(item.data) > ATTACHMENT_LIMIT:
+            raise ValueError(f"{item.filename}: Discord's client refuses files over the limit")
+        aid = snowflake()
+        content_type = item.content_type
+        if content_type is None:
+            suffix = item.filename.rpartition(".")[2].lower()
+            guessed = CONTENT_TYPES.get(suffix) or mimetypes.guess_type(item.filename)[0]
+            if guessed and guessed.startswith("text/"):
+                guessed += "; charset=utf-8"
+            content_type = guessed
+        issued = int(time.time())
+        expires = f"{issued + 86400:x}"
+        query = f"ex={expires}&is={issued:x}&hm={self._signature(aid, expires)}&"
+        url = f"{self.base}/ephemeral-attachments/{channel_id}/{aid}/{quote(item.filename)}"
+        stored = Attachment(item.filename, item.data, content_type, aid, f"{url}?{query}", True)
+        self.uploads[aid] = stored
+        return stored
 
     # -- REST: login, gateway discovery, commands
 
@@ -1049,6 +1099,39 @@ class FakeDiscord:
                     )
         return web.Response(status=404)
 
+    async def _upload_file(self, request: web.Request) -> web.Response:
+        """The CDN for command-option uploads: the url exactly as given, signature included."""
+        info = request.match_info
+        item = self.uploads.get(info["attachment_id"])
+        expires = request.query.get("ex", "")
+        good = (
+            item is not None
+            and item.url.split("?")[0].endswith(
+                f"/{info['channel_id']}/{item.id}/{quote(info['filename'])}"
+            )
+            and request.query.get("hm") == self._signature(item.id, expires)
+            and expires.isalnum()
+            and int(expires, 16) > time.time()
+        )
+        if item is None or not good:
+            self.rejections.append(
+                Rejection(
+                    "GET /ephemeral-attachments/{channel_id}/{attachment_id}/{filename}",
+                    request.path_qs,
+                    404,
+                    0,
+                    "This content is no longer available.",
+                    None,
+                    None,
+                )
+            )
+            return web.Response(status=404, text="This content is no longer available.")
+        self.downloads.append(item.id)
+        return web.Response(
+            body=item.data,
+            headers={"Content-Type": item.content_type or "application/octet-stream"},
+        )
+
     async def _unmodelled(self, request: web.Request) -> web.Response:
         what = f"{request.method} {request.path_qs}"
         self.unmodelled.append(what)
@@ -1237,9 +1320,16 @@ class FakeDiscord:
         return data
 
     def _command_data(
-        self, name: str, options: dict[str, Any], guild_id: str | None, focused: str | None
+        self,
+        name: str,
+        options: dict[str, Any],
+        guild_id: str | None,
+        focused: str | None,
+        channel_id: str | None = None,
     ) -> dict[str, Any]:
-        """``data`` for ``/name [group] [subcommand] option=value``, typed by the synced schema."""
+        """``data`` for ``/name [group] [subcommand] option=value``, typed by the synced schema.
+        An attachment option (type 11) takes an ``Attachment``: it is uploaded to the fake's
+        CDN and described in ``data.resolved.attachments``, the option's value being its id."""
         words = name.removeprefix("/").split()
         table = {**self.commands, **self.guild_commands.get(guild_id or "", {})}
         command = table.get(words[0])
@@ -1257,10 +1347,19 @@ class FakeDiscord:
             nested: list[dict[str, Any]] = []
             leaf.append({"name": word, "type": sub["type"], "options": nested})
             leaf, schema = nested, sub.get("options") or []
+        resolved: dict[str, dict[str, Any]] = {}
         for key, value in options.items():
             spec = next((o for o in schema if o["name"] == key), None)
             if spec is None:
                 raise LookupError(f"/{name} has no option {key!r}: {[o['name'] for o in schema]}")
+            if (spec["type"] == 11) != isinstance(value, Attachment):
+                raise LookupError(f"/{name} {key}: type {spec['type']} does not take {value!r}")
+            if isinstance(value, Attachment):
+                if focused is not None or channel_id is None:
+                    raise LookupError(f"/{name} {key}: files are attached to commands only")
+                uploaded = self.upload(value, channel_id)
+                resolved.setdefault("attachments", {})[uploaded.id] = uploaded.payload()
+                value = uploaded.id
             option = {"name": key, "type": spec["type"], "value": value}
             if key == focused:
                 option["focused"] = True
@@ -1269,6 +1368,8 @@ class FakeDiscord:
         if missing and focused is None:
             raise LookupError(f"/{name}: required options missing: {missing}")
         data: dict[str, Any] = {"id": command["id"], "name": words[0], "type": 1, "options": top}
+        if resolved:
+            data["resolved"] = resolved
         if command.get("guild_id"):
             data["guild_id"] = command["guild_id"]
         return data
@@ -1368,6 +1469,7 @@ class FakeDiscord:
     async def slash(
         self,
         name: str,
+        /,
         *,
         user: str | dict[str, Any] = "alice",
         guild: str | None = None,
@@ -1377,10 +1479,15 @@ class FakeDiscord:
         settle: float = 0.15,
         **options: Any,
     ) -> Answer:
-        """``/name option=value`` (``name`` may be ``"settings style"``) in a guild or a DM."""
+        """``/name option=value`` (``name`` may be ``"settings style"``) in a guild or a DM;
+        ``permissions`` are the member's (``ALL_PERMISSIONS & ~MANAGE_GUILD``: a plain member),
+        an attachment option takes an ``Attachment``. ``name`` is positional-only, so a command
+        may have an option called ``name`` (``/bib create name=…``)."""
         person = self.user(user)
         context = self.context(user=person, guild=guild, dm=dm, permissions=permissions)
-        data = self._command_data(name, options, context.get("guild_id"), None)
+        data = self._command_data(
+            name, options, context.get("guild_id"), None, context["channel_id"]
+        )
         described = " ".join(f"{k}={v!r}" for k, v in options.items())
         return await self._send(
             COMMAND, data, context, f"/{name} {described}", within=within, settle=settle
@@ -1391,6 +1498,7 @@ class FakeDiscord:
         name: str,
         option: str,
         value: str,
+        /,
         *,
         user: str | dict[str, Any] = "alice",
         guild: str | None = None,
@@ -1418,6 +1526,7 @@ class FakeDiscord:
         *,
         user: str | dict[str, Any] | None,
         permissions: int,
+        guild: str | None,
         within: float,
         settle: float,
     ) -> Answer:
@@ -1441,7 +1550,8 @@ class FakeDiscord:
             raise LookupError(f"{custom_id!r} is not a button")
         origin = stored.interaction or {}
         person = self.user(user) if user is not None else origin.get("user") or self.user()
-        guild = next((g.name for g in self.guilds.values() if g.id == stored.guild_id), None)
+        if guild is None:
+            guild = next((g.name for g in self.guilds.values() if g.id == stored.guild_id), None)
         context = self.context(
             user=person,
             guild=guild,
@@ -1467,16 +1577,20 @@ class FakeDiscord:
         *,
         user: str | dict[str, Any] | None = None,
         permissions: int = ALL_PERMISSIONS,
+        guild: str | None = None,
         within: float = 15.0,
         settle: float = 0.15,
     ) -> Answer:
-        """Press the button ``custom_id`` on ``message`` (by default as whoever it answered)."""
+        """Press the button ``custom_id`` on ``message`` (by default as whoever it answered).
+        ``guild`` sends the interaction from another guild than the message's: Discord never
+        would, but custom ids are client-visible state and the bot must not trust them."""
         return await self._component(
             message,
             custom_id,
             None,
             user=user,
             permissions=permissions,
+            guild=guild,
             within=within,
             settle=settle,
         )
@@ -1489,6 +1603,7 @@ class FakeDiscord:
         *,
         user: str | dict[str, Any] | None = None,
         permissions: int = ALL_PERMISSIONS,
+        guild: str | None = None,
         within: float = 15.0,
         settle: float = 0.15,
     ) -> Answer:
@@ -1499,6 +1614,7 @@ class FakeDiscord:
             values,
             user=user,
             permissions=permissions,
+            guild=guild,
             within=within,
             settle=settle,
         )

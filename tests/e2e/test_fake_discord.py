@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.e2e.fake_discord import APP_ID, COMMAND, EPHEMERAL, FakeDiscord, NoAnswer
+from tests.e2e.fake_discord import APP_ID, COMMAND, EPHEMERAL, Attachment, FakeDiscord, NoAnswer
 
 COMMANDS = [
     {
@@ -265,3 +265,33 @@ async def test_tokens_are_checked_and_unmodelled_routes_fail_loudly(client):
 async def test_the_driver_raises_when_nobody_acknowledges(client):
     with pytest.raises(NoAnswer, match="did not acknowledge"):
         await client.fake.slash("paper", query="10.1/x")
+
+
+async def test_an_attachment_option_is_resolved_and_served_like_discords_cdn(client):
+    command = {
+        "name": "upload",
+        "description": "Upload a file",
+        "options": [{"name": "file", "type": 11, "description": "The file", "required": True}],
+    }
+    status, _, _ = await client.call("PUT", f"/applications/{APP_ID}/commands", [command])
+    assert status == 200
+    fake = client.fake
+    context = fake.context(user=fake.user(), guild=None, dm=False, permissions=0)
+    upload = Attachment("lab export.bib", b"@article{x, title={T}}")
+    data = fake._command_data("upload", {"file": upload}, None, None, context["channel_id"])
+    (option,) = data["options"]
+    assert option["type"] == 11
+    item = data["resolved"]["attachments"][option["value"]]
+    assert item["id"] == option["value"] and item["filename"] == "lab export.bib"
+    assert item["size"] == len(upload.data) and item["ephemeral"] is True
+    assert item["content_type"] == "text/x-bibtex; charset=utf-8"
+    assert item["proxy_url"] == item["url"]
+    assert "/lab%20export.bib?ex=" in item["url"] and "&hm=" in item["url"]
+    async with client.http.get(item["url"]) as response:
+        assert response.status == 200 and await response.read() == upload.data
+    assert fake.downloads == [item["id"]]
+    async with client.http.get(item["url"].split("?")[0]) as response:  # unsigned
+        assert response.status == 404
+    assert fake.take_rejections()[-1].status == 404
+    with pytest.raises(LookupError, match="does not take"):
+        fake._command_data("upload", {"file": "not a file"}, None, None, context["channel_id"])
