@@ -179,3 +179,10 @@ def truncate(text: str, limit: int, *, ellipsis: str = "…") -> str:
     if space > limit * 0.6:
         cut = cut[:space]
     return cut.rstrip(" ,;:-–") + ellipsis
+
+
+def plural(n: int, singular: str, plural_form: str | None = None) -> str:
+    """``1 entry``, ``2 entries``, ``0 entries``."""
+    if n == 1:
+        return f"{n} {singular}"
+    return f"{n:,} {plural_form or singular + 's'}"

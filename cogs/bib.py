@@ -13,6 +13,7 @@ from discord.ext import commands
 from bot import bibio
 from bot.bibliographies import Actor, BibliographyError, Page
 from bot.bot import NO_MENTIONS, LitBot
+from bot.text import plural
 from bot.ui.cards import escape, render_entry, render_page
 from bot.ui.components import actor_for, guarded
 from cogs.cite import style_choices
@@ -149,7 +150,7 @@ class DeleteButton(
         client: Any = interaction.client
         removed = await client.bibs.delete(actor_for(interaction), self.bibliography_id)
         await interaction.response.edit_message(
-            content=f"Deleted, with its {removed} entries.", view=None
+            content=f"Deleted, with its {plural(removed, 'entry', 'entries')}.", view=None
         )
 
 
@@ -268,7 +269,8 @@ class BibCog(commands.Cog):
         actor = actor_for(interaction)
         from bot.citing import resolve_target
 
-        resolve_target(format)  # an unknown style is refused before deferring
+        resolve_target(format)  # an unknown style or bibliography is refused before deferring
+        await self.bot.bibs.resolve(actor, bibliography)
         await interaction.response.defer(thinking=True, ephemeral=True)
         exported = await self.bot.bibs.export(
             actor, bibliography, format, markdown=markdown, tag=tag
@@ -280,7 +282,7 @@ class BibCog(commands.Cog):
                 "`litbot bib export` on the server."
             )
         await interaction.followup.send(
-            f"{exported.count} entries as {escape(exported.label)}.",
+            f"{plural(exported.count, 'entry', 'entries')} as {escape(exported.label)}.",
             file=discord.File(io.BytesIO(exported.data), filename=exported.filename),
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,
@@ -349,7 +351,8 @@ class BibCog(commands.Cog):
         view.add_item(DeleteButton(bib.id, interaction.user.id, True))
         view.add_item(DeleteButton(bib.id, interaction.user.id, False))
         await interaction.response.send_message(
-            f"Delete **{escape(bib.name)}** and its {bib.size} entries? This cannot be undone.",
+            f"Delete **{escape(bib.name)}** and its {plural(bib.size, 'entry', 'entries')}? "
+            "This cannot be undone.",
             view=view,
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,
@@ -376,7 +379,7 @@ class BibCog(commands.Cog):
             text = "No bibliographies yet: `/bib add` starts one."
         else:
             lines = [
-                f"• **{escape(b.name)}** — {b.size} entries"
+                f"• **{escape(b.name)}** — {plural(b.size, 'entry', 'entries')}"
                 + (" (this channel's default)" if default and b.id == default.id else "")
                 for b in bibs
             ]

@@ -151,12 +151,12 @@ async def test_delete_asks_for_confirmation_from_a_manager(env):
     assert "channel's default" in created[0].payload["data"]["content"]
     await invoke(bot, bib("add", query=SEED))
     asked = answer(await invoke(bot, bib("delete", bibliography="club")))
-    assert asked["flags"] == EPHEMERAL and "1 entries" in asked["content"]
+    assert asked["flags"] == EPHEMERAL and "1 entry" in asked["content"]
     confirm, cancel = asked["components"][0]["components"]
     kept = await invoke(bot, component_payload(cancel["custom_id"], components=asked["components"]))
     assert kept[0].callback_type == 7 and "Kept" in kept[0].payload["data"]["content"]
     gone = await invoke(bot, component_payload(confirm["custom_id"], components=asked["components"]))
-    assert "Deleted, with its 1 entries" in gone[0].payload["data"]["content"]
+    assert "Deleted, with its 1 entry" in gone[0].payload["data"]["content"]
     listing = answer(await invoke(bot, bib("bibliographies")))
     assert "club" not in listing["content"]
 

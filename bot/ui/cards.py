@@ -14,7 +14,7 @@ import discord
 from bot.licences import licence_label
 from bot.merge import SOURCE_LABELS
 from bot.models import WORK_TYPES, Author, Work
-from bot.text import truncate
+from bot.text import plural, truncate
 
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 4096
@@ -313,7 +313,7 @@ def render_page(page) -> discord.Embed:
         embed.description = truncate("\n".join(lines), DESCRIPTION_LIMIT)
     sort = {"added": "newest first", "author": "by author", "year": "by year", "title": "by title"}
     embed.set_footer(
-        text=f"Page {page.page + 1} of {page.pages} · {page.total} entries · "
+        text=f"Page {page.page + 1} of {page.pages} · {plural(page.total, 'entry', 'entries')} · "
         f"{sort.get(page.sort, page.sort)}"
     )
     return embed
