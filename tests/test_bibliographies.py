@@ -207,7 +207,9 @@ async def test_bad_tags_and_long_notes_are_refused_before_any_lookup(bibs):
 async def test_pages_of_ten_at_the_boundaries(bibs, count):
     alice = Actor.in_dm(ALICE)
     bib = await bibs.resolve(alice, None)
-    text = "\n".join(f"@article{{k{i}, title={{Paper {i:02d}}}, year={{2000}}}}" for i in range(count))
+    text = "\n".join(
+        f"@article{{k{i}, title={{Paper {i:02d}}}, year={{2000}}}}" for i in range(count)
+    )
     if count:
         await bibs.import_file(alice, "many.bib", text.encode())
     pages = max(1, -(-count // 10))
@@ -232,7 +234,11 @@ async def test_import_of_a_real_world_bib_round_trips_accents(bibs):
     exported = await bibs.export(alice, None, "bibtex")
     library = bibtexparser.parse_string(
         exported.data.decode(),
-        append_middleware=[mw.SeparateCoAuthors(), mw.SplitNameParts(), mw.LatexDecodingMiddleware()],
+        append_middleware=[
+            mw.SeparateCoAuthors(),
+            mw.SplitNameParts(),
+            mw.LatexDecodingMiddleware(),
+        ],
     )
     from pylatexenc.latex2text import LatexNodes2Text
 
@@ -296,4 +302,10 @@ async def test_exports_in_every_format(bibs):
     md = await bibs.export(alice, None, "apa", markdown=True)
     assert md.filename.endswith(".md") and b"*" in md.data
     vancouver = await bibs.export(alice, None, "vancouver")
-    assert [line.split(".")[0] for line in vancouver.data.decode().splitlines()] == ["1", "2", "3", "4", "5"]
+    assert [line.split(".")[0] for line in vancouver.data.decode().splitlines()] == [
+        "1",
+        "2",
+        "3",
+        "4",
+        "5",
+    ]

@@ -116,7 +116,9 @@ async def test_list_pages_with_buttons_only_for_who_asked(env):
     prev, nxt = first["components"][0]["components"]
     assert prev["disabled"] and not nxt.get("disabled")
 
-    refused = await invoke(bot, component_payload(nxt["custom_id"], user=BOB, components=first["components"]))
+    refused = await invoke(
+        bot, component_payload(nxt["custom_id"], user=BOB, components=first["components"])
+    )
     assert refused[0].callback_type == 4 and refused[0].payload["data"]["flags"] == EPHEMERAL
 
     second = await invoke(bot, component_payload(nxt["custom_id"], components=first["components"]))
@@ -128,7 +130,8 @@ async def test_list_pages_with_buttons_only_for_who_asked(env):
 
     # the same button pressed from another server sees nothing of this one
     elsewhere = await invoke(
-        bot, component_payload(nxt["custom_id"], guild_id=OTHER_GUILD, components=first["components"])
+        bot,
+        component_payload(nxt["custom_id"], guild_id=OTHER_GUILD, components=first["components"]),
     )
     assert "no longer exists" in answer(elsewhere)["content"]
 
@@ -155,7 +158,9 @@ async def test_delete_asks_for_confirmation_from_a_manager(env):
     confirm, cancel = asked["components"][0]["components"]
     kept = await invoke(bot, component_payload(cancel["custom_id"], components=asked["components"]))
     assert kept[0].callback_type == 7 and "Kept" in kept[0].payload["data"]["content"]
-    gone = await invoke(bot, component_payload(confirm["custom_id"], components=asked["components"]))
+    gone = await invoke(
+        bot, component_payload(confirm["custom_id"], components=asked["components"])
+    )
     assert "Deleted, with its 1 entry" in gone[0].payload["data"]["content"]
     listing = answer(await invoke(bot, bib("bibliographies")))
     assert "club" not in listing["content"]
@@ -205,12 +210,18 @@ async def test_card_save_button_asks_which_when_the_channel_has_no_default(env):
     assert {o["label"] for o in select["options"]} == {"club", "methods"}
     methods = next(o["value"] for o in select["options"] if o["label"] == "methods")
     saved = await invoke(
-        bot, component_payload(select["custom_id"], values=[methods], components=asked["components"])
+        bot,
+        component_payload(select["custom_id"], values=[methods], components=asked["components"]),
     )
     assert "Saved to **methods**" in saved[-1].payload["content"]
     # a forged bibliography id from another server is refused
     forged = await invoke(
         bot,
-        component_payload(select["custom_id"], values=[methods], guild_id=OTHER_GUILD, components=asked["components"]),
+        component_payload(
+            select["custom_id"],
+            values=[methods],
+            guild_id=OTHER_GUILD,
+            components=asked["components"],
+        ),
     )
     assert "no longer exists" in answer(forged)["content"]

@@ -53,7 +53,9 @@ async def test_local_tldr_is_labelled_and_key_sentences_come_in_abstract_order(e
     assert "**Key sentences of the abstract** (Crossref)" in description
     bullets = [line[2:] for line in description.splitlines() if line.startswith("• ")]
     assert 1 <= len(bullets) <= 3
-    work = await env.papers.lookup(__import__("bot.identifiers").identifiers.parse_identifier(WITH_ABSTRACT))
+    work = await env.papers.lookup(
+        __import__("bot.identifiers").identifiers.parse_identifier(WITH_ABSTRACT)
+    )
     positions = [work.abstract.find(b.replace("\\", "")[:40]) for b in bullets]
     assert all(p >= 0 for p in positions) and positions == sorted(positions)
     buttons = payload["components"][0]["components"]
