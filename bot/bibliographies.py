@@ -337,17 +337,7 @@ class BibliographyService:
         else:
             bib = await self.resolve(actor, name)
         tag = tag.strip().lstrip("#").lower() if tag else None
-        entries, total = await self.store.page(
-            actor.owner,
-            bib.id,
-            page=page,
-            per_page=PER_PAGE,
-            sort=sort,
-            tag=tag,  # type: ignore[arg-type]
-        )
-        last = max(0, -(-total // PER_PAGE) - 1)
-        if page > last:  # the list shrank since the button was made: show the last page
-            page = last
+        while True:
             entries, total = await self.store.page(
                 actor.owner,
                 bib.id,
@@ -356,6 +346,10 @@ class BibliographyService:
                 sort=sort,
                 tag=tag,  # type: ignore[arg-type]
             )
+            last = max(0, -(-total // PER_PAGE) - 1)
+            if page <= last:
+                break
+            page = last  # the list shrank since the button was made: show the last page
         return Page(bib, entries, total, max(page, 0), sort, tag)
 
     # -- files -------------------------------------------------------------------------------

@@ -38,6 +38,36 @@ BOT_USER = {
 _ids = itertools.count(1574912171408621582)
 
 
+def message_data(
+    channel_id: str,
+    author: dict[str, Any],
+    *,
+    content: str = "",
+    embeds: list[dict[str, Any]] | None = None,
+    flags: int = 0,
+    components: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A message object as Discord returns it."""
+    return {
+        "id": str(next(_ids)),
+        "channel_id": channel_id,
+        "author": author,
+        "content": content,
+        "timestamp": "2026-11-24T00:00:00+00:00",
+        "edited_timestamp": None,
+        "tts": False,
+        "mention_everyone": False,
+        "mentions": [],
+        "mention_roles": [],
+        "attachments": [],
+        "embeds": embeds or [],
+        "pinned": False,
+        "type": 0,
+        "flags": flags,
+        "components": components or [],
+    }
+
+
 @dataclass
 class Call:
     method: str
@@ -79,24 +109,12 @@ class RecordingAdapter(AsyncWebhookAdapter):
         self.calls.append(Call(route.method, path, payload, attached))
         if self.log is not None:
             self.log.append(f"discord {route.method} {route.path}")
-        message = {
-            "id": str(next(_ids)),
-            "channel_id": CHANNEL_ID,
-            "author": USER,
-            "content": "",
-            "timestamp": "2026-11-24T00:00:00+00:00",
-            "edited_timestamp": None,
-            "tts": False,
-            "mention_everyone": False,
-            "mentions": [],
-            "mention_roles": [],
-            "attachments": [],
-            "embeds": (payload or {}).get("embeds", []),
-            "pinned": False,
-            "type": 0,
-            "flags": (payload or {}).get("flags", 0),
-            "components": [],
-        }
+        message = message_data(
+            CHANNEL_ID,
+            USER,
+            embeds=(payload or {}).get("embeds", []),
+            flags=(payload or {}).get("flags", 0),
+        )
         if route.path.endswith("/callback"):
             return {
                 "interaction": {
@@ -211,24 +229,7 @@ def component_payload(
         "version": 1,
         "locale": "en-US",
         "data": component,
-        "message": {
-            "id": str(next(_ids)),
-            "channel_id": CHANNEL_ID,
-            "author": BOT_USER,
-            "content": "",
-            "timestamp": "2026-11-24T00:00:00+00:00",
-            "edited_timestamp": None,
-            "tts": False,
-            "mention_everyone": False,
-            "mentions": [],
-            "mention_roles": [],
-            "attachments": [],
-            "embeds": [],
-            "pinned": False,
-            "type": 0,
-            "flags": 0,
-            "components": components,
-        },
+        "message": message_data(CHANNEL_ID, BOT_USER, components=components),
     }
     return _with_context(data, dm=dm, permissions=permissions, user=user, guild_id=guild_id)
 
@@ -348,24 +349,12 @@ class RestRecorder:
                     _Response(403, "Forbidden"),
                     {"code": 50007, "message": "Cannot send messages to this user"},
                 )
-            return {
-                "id": str(next(_ids)),
-                "channel_id": "900000000000000400",
-                "author": BOT_USER,
-                "content": (payload or {}).get("content") or "",
-                "timestamp": "2026-11-24T00:00:00+00:00",
-                "edited_timestamp": None,
-                "tts": False,
-                "mention_everyone": False,
-                "mentions": [],
-                "mention_roles": [],
-                "attachments": [],
-                "embeds": (payload or {}).get("embeds", []),
-                "pinned": False,
-                "type": 0,
-                "flags": 0,
-                "components": [],
-            }
+            return message_data(
+                "900000000000000400",
+                BOT_USER,
+                content=(payload or {}).get("content") or "",
+                embeds=(payload or {}).get("embeds", []),
+            )
         raise AssertionError(f"unexpected REST call {route.method} {route.path}")
 
 

@@ -10,20 +10,10 @@ from bot.bibio import MAX_BYTES, UnsupportedFile, parse_upload
 from bot.bibliographies import (
     Actor,
     BibliographyError,
-    BibliographyService,
     PermissionDenied,
     validate_name,
 )
-from bot.citing import CiteService
-from bot.papers import PaperService
-from bot.sources import build_upstreams
-from bot.storage.bibliographies import BibliographyStore
-from bot.storage.citations import CitationCache
-from bot.storage.database import open_database
-from bot.storage.preferences import Preferences
-from bot.storage.works import WorkCache
-from tests.conftest import SYNTHETIC
-from tests.upstream_mock import MockUpstreams, make_settings
+from tests.world import litbot, seeded
 
 DATA = __import__("pathlib").Path(__file__).parent / "data"
 SEED = "10.1186/s12943-023-01737-7"
@@ -44,16 +34,8 @@ def member(guild: int, user: int, *, manage: bool = False, channel: int = CHANNE
 
 @pytest.fixture
 async def bibs(fixtures_dir, tmp_path):
-    mock = MockUpstreams(fixtures_dir)
-    mock.add("openalex", SEED, SYNTHETIC / "openalex-seed.json")
-    mock.add("crossref", SEED, SYNTHETIC / "crossref-seed.json")
-    settings = make_settings(tmp_path)
-    db = await open_database(settings.db_path)
-    async with mock.client() as client:
-        papers = PaperService(build_upstreams(settings, client), WorkCache(db))
-        cites = CiteService(papers, CitationCache(db), Preferences(db))
-        yield BibliographyService(BibliographyStore(db), papers, cites)
-    await db.close()
+    async with litbot(tmp_path, seeded(fixtures_dir)) as bot:
+        yield bot.bibs
 
 
 # -- which bibliography ------------------------------------------------------------------------

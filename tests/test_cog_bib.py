@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.bot import LitBot
-from bot.papers import PaperService
-from bot.sources import build_upstreams
-from bot.storage.database import open_database
-from bot.storage.works import WorkCache
 from bot.ui.components import DYNAMIC_ITEMS
 from cogs.bib import BibCog, DeleteButton, PageButton
 from cogs.paper import PaperCog
-from tests.conftest import SYNTHETIC
 from tests.discord_harness import (
     ALL_PERMISSIONS,
     MANAGE_GUILD,
@@ -22,7 +16,7 @@ from tests.discord_harness import (
     slash_payload,
 )
 from tests.discord_limits import message_problems
-from tests.upstream_mock import MockUpstreams, make_settings
+from tests.world import litbot, seeded
 
 SEED = "10.1186/s12943-023-01737-7"
 EPHEMERAL = 64
@@ -40,14 +34,7 @@ BOB = {
 
 @pytest.fixture
 async def env(fixtures_dir, tmp_path):
-    mock = MockUpstreams(fixtures_dir)
-    mock.add("openalex", SEED, SYNTHETIC / "openalex-seed.json")
-    mock.add("crossref", SEED, SYNTHETIC / "crossref-seed.json")
-    settings = make_settings(tmp_path)
-    db = await open_database(settings.db_path)
-    async with mock.client() as client:
-        papers = PaperService(build_upstreams(settings, client), WorkCache(db))
-        bot = LitBot(settings=settings, papers=papers, db=db)
+    async with litbot(tmp_path, seeded(fixtures_dir)) as bot:
         await bot.add_cog(PaperCog(bot))
         await bot.add_cog(BibCog(bot))
         bot.add_dynamic_items(*DYNAMIC_ITEMS, PageButton, DeleteButton)
@@ -60,7 +47,6 @@ async def env(fixtures_dir, tmp_path):
         bot.http.get_from_cdn = get_from_cdn  # type: ignore[method-assign]
         bot.cdn = cdn  # type: ignore[attr-defined]
         yield bot
-    await db.close()
 
 
 def bib(subcommand: str, /, **kwargs):

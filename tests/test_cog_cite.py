@@ -6,16 +6,10 @@ import json
 
 import pytest
 
-from bot.bot import LitBot
 from bot.citations import resolve_style
-from bot.papers import PaperService
-from bot.sources import build_upstreams
-from bot.storage.database import open_database
-from bot.storage.works import WorkCache
 from bot.ui.components import DYNAMIC_ITEMS
 from cogs.cite import CiteCog
 from cogs.paper import PaperCog
-from tests.conftest import SYNTHETIC
 from tests.discord_harness import (
     ALL_PERMISSIONS,
     MANAGE_GUILD,
@@ -25,7 +19,7 @@ from tests.discord_harness import (
     slash_payload,
 )
 from tests.discord_limits import message_problems
-from tests.upstream_mock import MockUpstreams, make_settings
+from tests.world import litbot, seeded
 
 SEED = "10.1186/s12943-023-01737-7"
 EPHEMERAL = 64
@@ -46,20 +40,13 @@ OTHER_USER = {
 
 @pytest.fixture
 async def env(fixtures_dir, tmp_path):
-    mock = MockUpstreams(fixtures_dir)
-    mock.add("openalex", SEED, SYNTHETIC / "openalex-seed.json")
-    mock.add("crossref", SEED, SYNTHETIC / "crossref-seed.json")
-    settings = make_settings(tmp_path)
-    db = await open_database(settings.db_path)
-    async with mock.client() as client:
-        papers = PaperService(build_upstreams(settings, client), WorkCache(db))
-        bot = LitBot(settings=settings, papers=papers, db=db)
+    mock = seeded(fixtures_dir)
+    async with litbot(tmp_path, mock) as bot:
         await bot.add_cog(PaperCog(bot))
         await bot.add_cog(CiteCog(bot))
         bot.add_dynamic_items(*DYNAMIC_ITEMS)
         bot.http.request = RestRecorder()  # type: ignore[method-assign]
         yield bot, mock
-    await db.close()
 
 
 def final(calls):

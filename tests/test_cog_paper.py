@@ -4,35 +4,23 @@ from __future__ import annotations
 
 import pytest
 
-from bot.bot import LitBot
-from bot.papers import PaperService
-from bot.sources import build_upstreams
-from bot.storage.database import open_database
-from bot.storage.works import WorkCache
 from cogs.paper import PaperCog
-from tests.conftest import SYNTHETIC
 from tests.discord_harness import invoke, slash_payload
 from tests.discord_limits import message_problems
-from tests.upstream_mock import Canned, MockUpstreams, make_settings
+from tests.upstream_mock import Canned
+from tests.world import litbot, seeded
 
 EPHEMERAL = 64
 
 
 @pytest.fixture
 async def env(fixtures_dir, tmp_path):
-    mock = MockUpstreams(fixtures_dir)
-    mock.add("openalex", "10.1186/s12943-023-01737-7", SYNTHETIC / "openalex-seed.json")
-    mock.add("crossref", "10.1186/s12943-023-01737-7", SYNTHETIC / "crossref-seed.json")
+    mock = seeded(fixtures_dir)
     log: list[str] = []
     mock.log = log
-    settings = make_settings(tmp_path)
-    db = await open_database(settings.db_path)
-    async with mock.client() as client:
-        papers = PaperService(build_upstreams(settings, client), WorkCache(db))
-        bot = LitBot(settings=settings, papers=papers, db=db)
+    async with litbot(tmp_path, mock) as bot:
         await bot.add_cog(PaperCog(bot))
         yield bot, mock, log
-    await db.close()
 
 
 async def test_paper_defers_before_any_upstream_call_then_sends_the_card(env):

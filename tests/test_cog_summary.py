@@ -5,17 +5,13 @@ from __future__ import annotations
 import pytest
 
 import bot.__main__ as entry
-from bot.bot import LitBot
-from bot.papers import PaperService
-from bot.sources import build_upstreams
-from bot.storage.database import open_database
-from bot.storage.works import WorkCache
 from bot.summaries import tldr
 from bot.ui.components import DYNAMIC_ITEMS
 from cogs.summary import SummaryCog
 from tests.discord_harness import component_payload, invoke, slash_payload
 from tests.discord_limits import message_problems
-from tests.upstream_mock import BASES, MockUpstreams, make_settings
+from tests.upstream_mock import BASES, MockUpstreams
+from tests.world import litbot
 
 WITH_ABSTRACT = "10.7554/elife.01567"
 NO_ABSTRACT = "10.1007/s40278-023-41815-2"  # Reactions Weekly: no source has an abstract
@@ -24,18 +20,10 @@ S2_TLDR = "10.1093/mind/lix.236.433"  # Turing 1950: Semantic Scholar has a TL;D
 
 @pytest.fixture
 async def env(fixtures_dir, tmp_path):
-    mock = MockUpstreams(fixtures_dir)
-    settings = make_settings(tmp_path)
-    db = await open_database(settings.db_path)
-    async with mock.client() as client:
-        papers = PaperService(
-            build_upstreams(settings, client), WorkCache(db), summarise=tldr, late_grace=5
-        )
-        bot = LitBot(settings=settings, papers=papers, db=db)
+    async with litbot(tmp_path, MockUpstreams(fixtures_dir), summarise=tldr, late_grace=5) as bot:
         await bot.add_cog(SummaryCog(bot))
         bot.add_dynamic_items(*DYNAMIC_ITEMS)
         yield bot
-    await db.close()
 
 
 async def summary(bot, query: str):

@@ -12,7 +12,7 @@ import io
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import discord
 
@@ -113,6 +113,35 @@ async def _citation_for(
     return work, formatted, style
 
 
+class RefButton(discord.ui.DynamicItem[discord.ui.Button], template=r"(?!)"):
+    """A button about one work, its handle in the custom id (``lit:<action>:<ref>``).
+
+    Subclasses set ``action`` (matching their template), ``label``, ``emoji`` and ``style``.
+    """
+
+    action: ClassVar[str]
+    label: ClassVar[str]
+    emoji: ClassVar[str]
+    style: ClassVar[discord.ButtonStyle] = discord.ButtonStyle.secondary
+
+    def __init__(self, ref: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=self.label,
+                emoji=self.emoji,
+                style=self.style,
+                custom_id=f"lit:{self.action}:{ref}",
+            )
+        )
+        self.ref = ref
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+    ) -> RefButton:
+        return cls(match["ref"])
+
+
 class StyleSelect(discord.ui.DynamicItem[discord.ui.Select], template=r"lit:style:(?P<ref>.+)"):
     """Pick another style for the citation shown above it (ephemeral message)."""
 
@@ -156,25 +185,11 @@ class StyleSelect(discord.ui.DynamicItem[discord.ui.Select], template=r"lit:styl
         )
 
 
-class CiteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"lit:cite:(?P<ref>.+)"):
+class CiteButton(RefButton, template=r"lit:cite:(?P<ref>.+)"):
     """Shows the citation in the server's (or the user's) default style, with a style picker."""
 
-    def __init__(self, ref: str) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Cite",
-                emoji="📝",
-                style=discord.ButtonStyle.primary,
-                custom_id=f"lit:cite:{ref}",
-            )
-        )
-        self.ref = ref
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
-    ) -> CiteButton:
-        return cls(match["ref"])
+    action, label, emoji = "cite", "Cite", "📝"
+    style = discord.ButtonStyle.primary
 
     @guarded
     async def callback(self, interaction: discord.Interaction) -> None:
@@ -189,25 +204,10 @@ class CiteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"lit:cite:
         )
 
 
-class SendToDMsButton(discord.ui.DynamicItem[discord.ui.Button], template=r"lit:dm:(?P<ref>.+)"):
+class SendToDMsButton(RefButton, template=r"lit:dm:(?P<ref>.+)"):
     """DMs the card and its citation to whoever pressed it."""
 
-    def __init__(self, ref: str) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Send to my DMs",
-                emoji="📨",
-                style=discord.ButtonStyle.secondary,
-                custom_id=f"lit:dm:{ref}",
-            )
-        )
-        self.ref = ref
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
-    ) -> SendToDMsButton:
-        return cls(match["ref"])
+    action, label, emoji = "dm", "Send to my DMs", "📨"
 
     @guarded
     async def callback(self, interaction: discord.Interaction) -> None:
@@ -230,27 +230,10 @@ class SendToDMsButton(discord.ui.DynamicItem[discord.ui.Button], template=r"lit:
         )
 
 
-class AbstractButton(
-    discord.ui.DynamicItem[discord.ui.Button], template=r"lit:abstract:(?P<ref>.+)"
-):
+class AbstractButton(RefButton, template=r"lit:abstract:(?P<ref>.+)"):
     """The full abstract, privately, under a summary."""
 
-    def __init__(self, ref: str) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Full abstract",
-                emoji="📄",
-                style=discord.ButtonStyle.secondary,
-                custom_id=f"lit:abstract:{ref}",
-            )
-        )
-        self.ref = ref
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
-    ) -> AbstractButton:
-        return cls(match["ref"])
+    action, label, emoji = "abstract", "Full abstract", "📄"
 
     @guarded
     async def callback(self, interaction: discord.Interaction) -> None:
@@ -274,25 +257,11 @@ def actor_for(interaction: discord.Interaction) -> Actor:
     )
 
 
-class SaveButton(discord.ui.DynamicItem[discord.ui.Button], template=r"lit:save:(?P<ref>.+)"):
+class SaveButton(RefButton, template=r"lit:save:(?P<ref>.+)"):
     """Adds the work to the channel's default bibliography (personal in DMs), or asks which."""
 
-    def __init__(self, ref: str) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Save",
-                emoji="📚",
-                style=discord.ButtonStyle.success,
-                custom_id=f"lit:save:{ref}",
-            )
-        )
-        self.ref = ref
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
-    ) -> SaveButton:
-        return cls(match["ref"])
+    action, label, emoji = "save", "Save", "📚"
+    style = discord.ButtonStyle.success
 
     @guarded
     async def callback(self, interaction: discord.Interaction) -> None:
