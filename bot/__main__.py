@@ -16,12 +16,14 @@ from bot import cli
 from bot.bibliographies import BibliographyService
 from bot.citing import CiteService
 from bot.log import setup_logging
+from bot.neighbours import NeighbourService
 from bot.papers import PaperService
 from bot.settings import Settings
 from bot.sources import build_upstreams, make_client
 from bot.storage.bibliographies import BibliographyStore
 from bot.storage.citations import CitationCache
 from bot.storage.database import Database, open_database
+from bot.storage.neighbourhoods import NeighbourhoodCache
 from bot.storage.preferences import Preferences
 from bot.storage.works import WorkCache
 
@@ -35,6 +37,7 @@ class Services:
     papers: PaperService
     cites: CiteService
     bibs: BibliographyService
+    neighbours: NeighbourService
 
 
 def _summariser():
@@ -59,7 +62,10 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             )
             cites = CiteService(papers, CitationCache(db), Preferences(db))
             bibs = BibliographyService(BibliographyStore(db), papers, cites)
-            yield Services(settings, db, papers, cites, bibs)
+            neighbours = NeighbourService(
+                papers.up, NeighbourhoodCache(db), ttl_seconds=papers.ttl_seconds
+            )
+            yield Services(settings, db, papers, cites, bibs, neighbours)
         finally:
             await db.close()
 
@@ -80,6 +86,7 @@ async def run_bot(settings: Settings, *, sync_only: bool = False) -> int:
             db=services.db,
             cites=services.cites,
             bibs=services.bibs,
+            neighbours=services.neighbours,
         )
         async with bot:
             token = settings.discord_token.get_secret_value()
@@ -102,6 +109,10 @@ async def run_cli(args, settings: Settings) -> int:
     async with open_services(settings) as services:
         if args.command == "paper":
             return await cli.paper(services.papers, " ".join(args.query), as_json=args.json)
+        if args.command == "neighbours":
+            return await cli.neighbours(
+                services.papers, services.neighbours, " ".join(args.query), args.kind
+            )
         if args.command == "bib":
             return await cli.bib(services.bibs, args)
         if args.command == "summary":

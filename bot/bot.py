@@ -13,11 +13,13 @@ from discord.ext import commands
 from bot.bibliographies import BibliographyService
 from bot.citing import CiteService
 from bot.errors import LitError
+from bot.neighbours import NeighbourService
 from bot.papers import PaperService
 from bot.settings import Settings
 from bot.storage.bibliographies import BibliographyStore
 from bot.storage.citations import CitationCache
 from bot.storage.database import Database
+from bot.storage.neighbourhoods import NeighbourhoodCache
 from bot.storage.preferences import Preferences
 
 log = logging.getLogger(__name__)
@@ -96,6 +98,7 @@ class LitBot(commands.Bot):
         db: Database,
         cites: CiteService | None = None,
         bibs: BibliographyService | None = None,
+        neighbours: NeighbourService | None = None,
     ) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
@@ -112,6 +115,9 @@ class LitBot(commands.Bot):
         self.db = db
         self.cites = cites or CiteService(papers, CitationCache(db), Preferences(db))
         self.bibs = bibs or BibliographyService(BibliographyStore(db), papers, self.cites)
+        self.neighbours = neighbours or NeighbourService(
+            papers.up, NeighbourhoodCache(db), ttl_seconds=papers.ttl_seconds
+        )
 
     async def setup_hook(self) -> None:
         from bot.ui.components import DYNAMIC_ITEMS

@@ -12,9 +12,10 @@ from bot.bibliographies import Actor, BibliographyService
 from bot.citing import CiteService, resolve_target
 from bot.errors import LitError
 from bot.identifiers import parse_identifier
+from bot.neighbours import NeighbourService
 from bot.papers import PaperService
 from bot.storage.bibliographies import Owner
-from bot.ui.terminal import render_summary_text, render_text
+from bot.ui.terminal import render_neighbourhood_text, render_summary_text, render_text
 
 TOKEN_HELP = """\
 litbot needs a Discord bot token to connect to Discord.
@@ -75,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--markdown", action="store_true", help="styles: Markdown, not text")
     export.add_argument("--out", help="file to write (default: stdout)")
     bib_sub.choices["import"].add_argument("file", help=".bib, .ris or .txt of identifiers")
+
+    hood = sub.add_parser(
+        "neighbours", help="a paper's references, citing works or related works (OpenAlex)"
+    )
+    hood.add_argument("query", nargs="+", help="DOI, URL, arXiv id, PMID, PMCID or title")
+    hood.add_argument("--kind", choices=("references", "cited-by", "related"), default="references")
 
     summary = sub.add_parser("summary", help="print a paper's TL;DR and key sentences")
     summary.add_argument("query", nargs="+", help="DOI, URL, arXiv id, PMID, PMCID or title")
@@ -151,3 +158,13 @@ async def bib(bibs: BibliographyService, args) -> int:
         return 0
     except LitError as error:
         return fail(error)
+
+
+async def neighbours(papers: PaperService, hoods: NeighbourService, query: str, kind) -> int:
+    try:
+        work = await papers.lookup(parse_identifier(query))
+        hood = await hoods.neighbourhood(work, kind)
+    except LitError as error:
+        return fail(error)
+    print(render_neighbourhood_text(work, hood))
+    return 0

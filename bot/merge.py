@@ -49,6 +49,8 @@ PRECEDENCE: dict[str, tuple[str, ...]] = {
     "pmcid": ("openalex", "s2"),
     "arxiv": ("datacite", "s2"),
     "references_count": ("openalex", "crossref"),
+    "referenced": ("openalex",),
+    "related": ("openalex",),
 }
 # A generic type from a higher source gives way to a more specific one from a lower source
 # (Crossref calls reviews "journal-article"; OpenAlex and S2 tell them apart).

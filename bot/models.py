@@ -161,6 +161,8 @@ class SourceRecord:
     pmcid: str | None = None
     arxiv: str | None = None
     references_count: int | None = None
+    referenced: tuple[str, ...] = ()  # OpenAlex ids (W…) of the works it cites
+    related: tuple[str, ...] = ()  # OpenAlex ids of related works
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +198,8 @@ class Work:
     pmcid: str | None = None
     arxiv: str | None = None
     references_count: int | None = None
+    referenced: tuple[str, ...] = ()  # OpenAlex ids of the works it cites (the first 50)
+    related: tuple[str, ...] = ()  # OpenAlex ids of related works
     provenance: dict[str, str] = field(default_factory=dict)
     sources: tuple[str, ...] = ()  # sources that contributed
     missing: tuple[str, ...] = ()  # sources that failed (not: that did not know the work)
@@ -220,7 +224,7 @@ class Work:
             {**asdict(loc), "version": loc.version.value if loc.version else None}
             for loc in self.locations
         ]
-        for key in ("issn", "isbn", "sources", "missing", "notes"):
+        for key in ("issn", "isbn", "sources", "missing", "notes", "referenced", "related"):
             data[key] = list(data[key])
         return data
 
@@ -238,7 +242,7 @@ class Work:
             Location(**{**loc, "version": Version(loc["version"]) if loc.get("version") else None})
             for loc in data.get("locations", ())
         )
-        for key in ("issn", "isbn", "sources", "missing", "notes"):
+        for key in ("issn", "isbn", "sources", "missing", "notes", "referenced", "related"):
             values[key] = tuple(data.get(key) or ())
         values["provenance"] = dict(data.get("provenance") or {})
         values["fetched_at"] = datetime.fromisoformat(data["fetched_at"])

@@ -48,6 +48,18 @@ DENSE_FEATURES = frozenset(
     first_we our cue lead_in citation contrast anaphor results digits question title_recall_rel
     title_recall_top central_rel central_top exp_f1 exp_f1_rel exp_f1_top""".split()
 )
+# Pairwise products of these features (and squares of the graded ones) let the linear
+# sentence model bend: a long sentence with a high estimate is not worth the sum of the two.
+# 5-fold CV within SciTLDR dev (model trained on train): +0.2 ROUGE-1, 4 of 5 folds up.
+_INTERACTING = (
+    "exp_f1 exp_f1_rel title_recall_rel central_rel rel_pos first len_dev we first_we cue "
+    "results".split()
+)
+_SQUARED = ("exp_f1_rel", "title_recall_rel", "central_rel", "rel_pos", "len_dev")
+DENSE_FEATURES = DENSE_FEATURES | frozenset(
+    [f"{a}*{b}" for i, a in enumerate(_INTERACTING) for b in _INTERACTING[i + 1 :]]
+    + [f"{a}^2" for a in _SQUARED]
+)
 # Hand-set weights, used when the trained model file is missing or unreadable.
 FALLBACK_SENTENCE_WEIGHTS: dict[str, float] = {
     "exp_f1": 1.0,
@@ -477,6 +489,13 @@ def sentence_features(
         for f in out:
             f[key + "_rel"] = f[key] / top if top else 0.0
             f[key + "_top"] = float(top > 0 and f[key] == top)
+    for f in out:
+        for i, a in enumerate(_INTERACTING):
+            for b in _INTERACTING[i + 1 :]:
+                if f[a] and f[b]:
+                    f[f"{a}*{b}"] = f[a] * f[b]
+        for a in _SQUARED:
+            f[f"{a}^2"] = f[a] ** 2
     return out
 
 

@@ -38,7 +38,7 @@ class PaperCog(commands.Cog):
         ref = await self.bot.papers.ref(work)
         await interaction.followup.send(
             embed=render_card(work),
-            view=card_view(ref, card_links(work)),
+            view=card_view(ref, card_links(work), has_neighbourhood=bool(work.openalex_id)),
             allowed_mentions=NO_MENTIONS,
         )
 

@@ -12,7 +12,9 @@ Two linear models, both over features computed by ``bot.summaries`` itself:
 
 Plain Python, fixed iteration order: the file is byte-identical run to run. Only train is used
 for fitting; the settings below were chosen by ``--cv`` (5-fold cross-validation on train) and
-checked on dev with ``--eval dev``. The test split is never read.
+checked on dev with ``--eval dev``. The sentence features' pairwise interactions (see
+``bot.summaries._INTERACTING``) were switched on by 5-fold CV within dev (held-out-fold mean
+R-1 42.65 vs 42.48 without; train CV 38.78 vs 38.74); the test split is never read.
 
     python scripts/build_tldr_model.py [--data ../shared/data/scitldr] [--cv] [--eval dev]
 """

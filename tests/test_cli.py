@@ -155,3 +155,11 @@ def test_bib_import_then_export_from_the_database(mock, capsys, tmp_path):
     assert entry.main(["bib", "export", "--guild", "43"]) == 2  # another server: nothing
     assert entry.main(["bib", "export", "--guild", "42", "--format", "apa"]) == 0
     assert "Müller, A." in capsys.readouterr().out
+
+
+def test_neighbours_lists_related_works_or_says_why_not(mock, capsys):
+    assert entry.main(["neighbours", "10.7554/elife.01567", "--kind", "related"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Related works of:") and "via OpenAlex" in out
+    assert entry.main(["neighbours", "10.7554/elife.01567", "--kind", "cited-by"]) == 0
+    assert capsys.readouterr().out.startswith("Cited by of:")

@@ -250,3 +250,19 @@ def test_beats_first_sentence_on_scitldr_dev():
         method += r1(summary.text, paper["target"])
         baseline += r1(paper["source"][0], paper["target"])
     assert method / len(papers) > baseline / len(papers) + 0.05
+
+
+def test_sentence_features_include_interactions():
+    sentences = split_sentences(ABSTRACT)
+    feats = summaries.sentence_features(TITLE, sentences, summaries.load_model().words)
+    assert len(feats) == len(sentences)
+    for f in feats:
+        assert f["exp_f1_rel^2"] == pytest.approx(f["exp_f1_rel"] ** 2)
+        assert f["len_dev^2"] == pytest.approx(f["len_dev"] ** 2)
+        if f["exp_f1"] and f["we"]:
+            assert f["exp_f1*we"] == pytest.approx(f["exp_f1"] * f["we"])
+        else:
+            assert "exp_f1*we" not in f
+        assert {k for k in f if "*" in k or "^" in k} <= summaries.DENSE_FEATURES
+    # the shipped model uses them
+    assert any("*" in k for k in summaries.load_model().sentences)

@@ -181,34 +181,52 @@ class MockUpstreams:
             outcome = queue.pop(0) if len(queue) > 1 else queue[0]
         if outcome in ("timeout", "junk"):
             return outcome
+        if isinstance(outcome, Canned):
+            return outcome
         if source == "openalex" and path.rstrip("/") == "/works":
             return self._search(dict(params or {}))
         key = request_key(source, path)
         if outcome == "unknown":
             return not_found(source, key, self.fixtures)
-        if isinstance(outcome, Canned):
-            return outcome
         return self._lookup(source, key)
 
     def _search(self, params: dict[str, str]) -> Canned:
-        """OpenAlex ``/works?filter=title.search:…``: recorded works ranked by shared title words.
+        """OpenAlex ``/works?filter=…`` over the recorded works, as OpenAlex would answer:
+
+        * ``title.search:words`` — ranked by shared title words;
+        * ``openalex:W1|W2`` — the recorded works with those ids;
+        * ``cites:W1`` — the recorded works whose ``referenced_works`` hold W1 (``sort`` by
+          ``cited_by_count:desc`` honoured).
 
         The envelope's ``meta`` keys are those of the recorded list response
         (``openalex/list-title-search-copper-oxide.json``).
         """
-        query = params.get("filter", "").partition("title.search:")[2]
-        words = set(_words(query))
-        scored = []
-        for path in self.files["openalex"].values():
-            data = json.loads(path.read_bytes())
-            title_words = set(_words(data.get("display_name") or data.get("title") or ""))
-            found = len(words & title_words) / max(1, len(words))
-            overlap = len(words & title_words) / max(1, len(words | title_words))
-            if words and found >= 0.8:
-                scored.append((-found, -overlap, path.name, data))
-        scored.sort(key=lambda item: item[:3])
+        kind, _, value = params.get("filter", "").partition(":")
+        records = [json.loads(path.read_bytes()) for path in self.files["openalex"].values()]
+        scored: list[tuple[tuple[float, ...], dict]] = []
+        if kind == "title.search":
+            words = set(_words(value))
+            for data in records:
+                title_words = set(_words(data.get("display_name") or data.get("title") or ""))
+                found = len(words & title_words) / max(1, len(words))
+                overlap = len(words & title_words) / max(1, len(words | title_words))
+                if words and found >= 0.8:
+                    scored.append(((-found, -overlap), data))
+        elif kind == "openalex":
+            wanted = {f"https://openalex.org/{w}" for w in value.split("|")}
+            scored = [((0.0,), d) for d in records if d.get("id") in wanted]
+        elif kind == "cites":
+            target = f"https://openalex.org/{value}"
+            scored = [
+                ((-(d.get("cited_by_count") or 0),), d)
+                for d in records
+                if target in (d.get("referenced_works") or ())
+            ]
+        else:
+            return Canned(400, json.dumps({"error": f"filter {kind!r} not modelled"}).encode())
+        scored.sort(key=lambda item: (*item[0], item[1].get("id") or ""))
         per_page = int(params.get("per-page") or 25)
-        results = [item[-1] for item in scored[:per_page]]
+        results = [data for _, data in scored[:per_page]]
         meta = {
             "count": len(scored),
             "db_response_time_ms": 1,

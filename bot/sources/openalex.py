@@ -125,7 +125,19 @@ def parse_work(data: dict[str, Any]) -> SourceRecord:
         pmid=c.pmid(ids.get("pmid")),
         pmcid=c.pmcid(ids.get("pmcid")),
         references_count=c.as_int(data.get("referenced_works_count")),
+        referenced=_ids(data.get("referenced_works")),
+        related=_ids(data.get("related_works")),
     )
+
+
+def _ids(values: Any, limit: int = 50) -> tuple[str, ...]:
+    """``["https://openalex.org/W123", …]`` → ``("W123", …)``."""
+    out = []
+    for value in values if isinstance(values, list) else ():
+        ident = str(value).rsplit("/", 1)[-1]
+        if ident[:1] == "W" and ident[1:].isdigit():
+            out.append(ident)
+    return tuple(out[:limit])
 
 
 def parse_list(data: dict[str, Any]) -> list[SourceRecord]:
@@ -138,6 +150,20 @@ async def fetch_work(up: Upstream, key: str) -> SourceRecord | None:
     scheme, _, value = key.partition(":")
     data = await up.get_json(f"/works/{scheme}:{c.quote_doi(value)}")
     return parse_work(data) if isinstance(data, dict) and data.get("id") else None
+
+
+async def list_works(
+    up: Upstream, filter_: str, *, per_page: int = 10, sort: str | None = None
+) -> tuple[list[SourceRecord], int | None]:
+    """``/works?filter=…`` → records in the order given, and the total count OpenAlex reports."""
+    params = {"filter": filter_, "per-page": str(per_page)}
+    if sort:
+        params["sort"] = sort
+    data = await up.get_json("/works", params)
+    if not isinstance(data, dict):
+        return [], None
+    meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
+    return parse_list(data), c.as_int(meta.get("count"))
 
 
 async def search_title(up: Upstream, title: str, *, limit: int = 5) -> list[SourceRecord]:

@@ -97,6 +97,16 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX entry_tags_by_tag ON entry_tags(tag, entry_id);
     """,
+    # 4: research neighbourhoods (references, cited-by, related) of a work, cached
+    """
+    CREATE TABLE neighbourhoods (
+        work_key    TEXT NOT NULL,
+        kind        TEXT NOT NULL CHECK (kind IN ('references', 'cited-by', 'related')),
+        data        TEXT NOT NULL,             -- Neighbourhood as JSON
+        expires_at  REAL NOT NULL,
+        PRIMARY KEY (work_key, kind)
+    ) WITHOUT ROWID;
+    """,
 )
 
 

@@ -340,3 +340,34 @@ def render_entry(entry, bibliography_name: str) -> discord.Embed:
     embed.add_field(name="Added", value=f"by <@{entry.added_by}> on {entry.added_at[:10]}")
     embed.set_footer(text=truncate(f"In “{bibliography_name}”", FOOTER_LIMIT))
     return embed
+
+
+def render_neighbourhood(work: Work, hood) -> discord.Embed:
+    """References / citing works / related works of ``work`` (``bot.neighbours``), ten at most."""
+    from bot.neighbours import LABELS
+
+    label = LABELS.get(hood.kind, hood.kind)
+    embed = discord.Embed(
+        title=truncate(f"{label}: {escape(work.title)}", TITLE_LIMIT),
+        url=work.doi_url if work.doi_url and len(work.doi_url) <= 2048 else None,
+        colour=COLOURS["closed"],
+    )
+    lines = []
+    for number, item in enumerate(hood.items, 1):
+        who = escape(item.first_author or "Anon.") + (" et al." if item.authors > 1 else "")
+        year = f" ({item.year})" if item.year else ""
+        link = f" · [doi](https://doi.org/{item.doi})" if item.doi else ""
+        cited = f" · {item.cited_by_count:,} citations" if item.cited_by_count else ""
+        lines.append(
+            f"**{number}.** {who}{year} · *{escape(truncate(item.title, 110))}*{link}{cited}"
+        )
+    if not lines:
+        lines.append(f"*OpenAlex lists no {label.lower()} for this work.*")
+    for note in hood.notes:
+        lines.append(f"\n{escape(note)}")
+    embed.description = truncate("\n".join(lines), DESCRIPTION_LIMIT)
+    shown = len(hood.items)
+    total = f"{shown} of {hood.total:,}" if hood.total and hood.total > shown else f"{shown}"
+    order = " · most cited first" if hood.kind == "cited-by" else ""
+    embed.set_footer(text=f"{total} shown · via OpenAlex{order} · fetched {hood.fetched_at[:10]}")
+    return embed

@@ -19,7 +19,7 @@ import discord
 from bot.bibliographies import Actor, BibliographyError
 from bot.citing import FORMATS, Formatted
 from bot.errors import LitError
-from bot.ui.cards import escape, render_abstract, render_card
+from bot.ui.cards import escape, render_abstract, render_card, render_neighbourhood
 
 if TYPE_CHECKING:
     from bot.models import Work
@@ -245,6 +245,34 @@ class AbstractButton(RefButton, template=r"lit:abstract:(?P<ref>.+)"):
         )
 
 
+class NeighbourButton(RefButton, template=r"(?!)"):
+    """References, cited-by or related works of the card's work, privately."""
+
+    kind: ClassVar[str]
+
+    @guarded
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        client: Any = interaction.client
+        work = await client.papers.by_ref(self.ref)
+        hood = await client.neighbours.neighbourhood(work, self.kind)
+        await interaction.followup.send(
+            embed=render_neighbourhood(work, hood), ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+
+class ReferencesButton(NeighbourButton, template=r"lit:refs:(?P<ref>.+)"):
+    action, label, emoji, kind = "refs", "References", "📖", "references"
+
+
+class CitedByButton(NeighbourButton, template=r"lit:citedby:(?P<ref>.+)"):
+    action, label, emoji, kind = "citedby", "Cited by", "🔗", "cited-by"
+
+
+class RelatedButton(NeighbourButton, template=r"lit:related:(?P<ref>.+)"):
+    action, label, emoji, kind = "related", "Related", "🧭", "related"
+
+
 def actor_for(interaction: discord.Interaction) -> Actor:
     """Who acts, and within which owner: the server in a server, the person in DMs."""
     if interaction.guild_id is None:
@@ -341,18 +369,30 @@ DYNAMIC_ITEMS = (
     AbstractButton,
     SaveButton,
     SaveToSelect,
+    ReferencesButton,
+    CitedByButton,
+    RelatedButton,
 )
 
 
-def card_view(ref: str | None, links: list[tuple[str, str]]) -> discord.ui.View:
-    """Link buttons (open copy, publisher) and, when the work has a handle, Cite and DM."""
+def card_view(
+    ref: str | None, links: list[tuple[str, str]], *, has_neighbourhood: bool = False
+) -> discord.ui.View:
+    """Row 1: Cite, Save, Send to my DMs and the links (open copy, publisher); row 2, for works
+    OpenAlex knows: References, Cited by, Related."""
     view = discord.ui.View(timeout=None)
     if ref is not None:
         view.add_item(CiteButton(ref))
         view.add_item(SaveButton(ref))
         view.add_item(SendToDMsButton(ref))
     for label, url in links:
-        view.add_item(discord.ui.Button(style=discord.ButtonStyle.link, label=label, url=url))
+        view.add_item(
+            discord.ui.Button(style=discord.ButtonStyle.link, label=label, url=url, row=0)
+        )
+    if ref is not None and has_neighbourhood:
+        for button in (ReferencesButton(ref), CitedByButton(ref), RelatedButton(ref)):
+            button.row = 1
+            view.add_item(button)
     return view
 
 

@@ -75,3 +75,29 @@ def render_summary_text(work, key_sentences: list[str]) -> str:
         ]
     lines += ["", f"sources: {provenance_text(work)}", f"fetched: {fetched_text(work.fetched_at)}"]
     return "\n".join(lines)
+
+
+def render_neighbourhood_text(work, hood) -> str:
+    """``litbot neighbours``: one line a work, DOI links, most cited first for citing works."""
+    from bot.neighbours import LABELS
+
+    lines = [f"{LABELS.get(hood.kind, hood.kind)} of:", _wrap(work.title, "  "), ""]
+    for number, item in enumerate(hood.items, 1):
+        who = (item.first_author or "Anon.") + (" et al." if item.authors > 1 else "")
+        year = f" ({item.year})" if item.year else ""
+        cited = f" · {item.cited_by_count:,} citations" if item.cited_by_count else ""
+        lines.append(
+            textwrap.fill(
+                f"{number:>2}. {who}{year}. {item.title}{cited}",
+                WIDTH,
+                subsequent_indent="    ",
+            )
+        )
+        if item.doi:
+            lines.append(f"    https://doi.org/{item.doi}")
+    if not hood.items:
+        lines.append("  (none listed by OpenAlex)")
+    lines += [f"note: {n}" for n in hood.notes]
+    total = f" of {hood.total:,}" if hood.total and hood.total > len(hood.items) else ""
+    lines += ["", f"{len(hood.items)}{total} shown · via OpenAlex · fetched {hood.fetched_at[:16]}"]
+    return "\n".join(lines)
