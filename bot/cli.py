@@ -31,6 +31,9 @@ Without a token, the same lookups work in the terminal, for example:
 
   litbot paper 10.1186/s12943-023-01737-7
   litbot paper https://arxiv.org/abs/2311.16162 --json
+  litbot cite 10.1186/s12943-023-01737-7 --style apa        (or vancouver, bibtex, ris, …)
+  litbot summary 10.1186/s12943-023-01737-7
+  litbot neighbours 10.1186/s12943-023-01737-7 --kind cited-by
 """
 
 
