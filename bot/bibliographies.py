@@ -289,7 +289,9 @@ class BibliographyService:
         tags: str | None = None,
     ) -> tuple[Bibliography, Work, bool]:
         bib = await self.resolve(actor, name)
-        clean_note(note), parse_tags(tags)  # refuse bad input before any lookup
+        # Refuse a bad note or tag before any lookup.
+        clean_note(note)
+        parse_tags(tags)
         work = await self.papers.lookup(parse_identifier(query))
         bib, created = await self.add_work(actor, work, note=note, tags=tags, bibliography=bib)
         return bib, work, created

@@ -284,3 +284,19 @@ async def test_gateway_reconnect_in_the_middle_of_use(discord, world, seed_card)
     assert len(discord.identifies) == identified + 1
     fresh = await discord.slash("paper", query=SEED)
     assert fresh.callback_types == [DEFERRED] and fresh.message.embed["title"] == SEED_TITLE
+
+
+async def test_card_neighbourhood_buttons(discord):
+    doi = "10.1038/hdy.2013.26"  # recorded in OpenAlex; used by no other e2e test
+    card = await discord.slash("paper", query=doi)
+    assert card.callback_types == [DEFERRED]
+    public(card)
+    row = [c["custom_id"] for c in card.message.components[1]["components"]]
+    assert row == [f"lit:refs:{doi}", f"lit:citedby:{doi}", f"lit:related:{doi}"]
+    for custom_id, title in zip(row, ("References", "Cited by", "Related works"), strict=True):
+        answer = await discord.click(card.message, custom_id, user="erin")
+        assert answer.callback_types == [DEFERRED]
+        assert answer.callbacks[0]["data"]["flags"] == EPHEMERAL
+        assert answer.message.ephemeral
+        assert answer.message.embed["title"].startswith(f"{title}: ")
+        assert "via OpenAlex" in answer.message.embed["footer"]["text"]
