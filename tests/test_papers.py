@@ -299,3 +299,14 @@ async def test_only_a_late_source_knows_the_work_so_it_is_awaited(world):
     work = await world.service.lookup(doi("10.1093/mind/lix.236.433"))
     assert work.title == "Computing Machinery and Intelligence"
     assert work.tldr and work.provenance["tldr"] == "s2"
+
+
+async def test_requests_use_the_paths_the_recorded_interactions_used(world):
+    """So a server replaying ../shared/fixtures by recorded URI answers litbot as well."""
+    await world.service.lookup(doi("10.1016/j.addr.2015.01.008"))
+    await world.service.drain()
+    paths = {str(r.url.host).split(".")[0]: r.url.raw_path.decode() for r in world.mock.requests}
+    assert paths["openalex"].startswith("/works/https://doi.org/10.1016/j.addr.2015.01.008")
+    assert paths["crossref"].startswith("/works/10.1016/j.addr.2015.01.008")
+    assert paths["unpaywall"].startswith("/v2/10.1016/j.addr.2015.01.008?email=")
+    assert paths["s2"].startswith("/graph/v1/paper/DOI:10.1016/j.addr.2015.01.008?fields=")

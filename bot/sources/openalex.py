@@ -148,7 +148,10 @@ def parse_list(data: dict[str, Any]) -> list[SourceRecord]:
 async def fetch_work(up: Upstream, key: str) -> SourceRecord | None:
     """``key`` is ``doi:10.…``, ``pmid:123`` or ``pmcid:PMC123``; ``None`` when unknown."""
     scheme, _, value = key.partition(":")
-    data = await up.get_json(f"/works/{scheme}:{c.quote_doi(value)}")
+    # DOIs as full doi.org URLs: the form OpenAlex documents first and the one every recorded
+    # request used, so a server replaying those recordings answers it too.
+    ident = f"https://doi.org/{c.quote_doi(value)}" if scheme == "doi" else f"{scheme}:{value}"
+    data = await up.get_json(f"/works/{ident}")
     return parse_work(data) if isinstance(data, dict) and data.get("id") else None
 
 
