@@ -20,19 +20,29 @@ class IdentifierTransformer(app_commands.Transformer):
         return parse_identifier(value)
 
 
+QUERY_HELP = "DOI, doi.org or publisher link, arXiv id, PMID, PMCID, or title"
+Query = app_commands.Transform[Identifier, IdentifierTransformer]
+
+
+def lookup_command(name: str, description: str):
+    """A slash command about one paper: the ``query`` option, usable in servers, in DMs with
+    the bot and as a user-installed app."""
+
+    def decorate(func):
+        func = app_commands.allowed_installs(guilds=True, users=True)(func)
+        func = app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)(func)
+        func = app_commands.describe(query=QUERY_HELP)(func)
+        return app_commands.command(name=name, description=description)(func)
+
+    return decorate
+
+
 class PaperCog(commands.Cog):
     def __init__(self, bot: LitBot) -> None:
         self.bot = bot
 
-    @app_commands.command(name="paper", description="Show a paper's card: metadata, access, TL;DR")
-    @app_commands.describe(query="DOI, doi.org or publisher link, arXiv id, PMID, PMCID, or title")
-    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
-    @app_commands.allowed_installs(guilds=True, users=True)
-    async def paper(
-        self,
-        interaction: discord.Interaction,
-        query: app_commands.Transform[Identifier, IdentifierTransformer],
-    ) -> None:
+    @lookup_command("paper", "Show a paper's card: metadata, access, TL;DR")
+    async def paper(self, interaction: discord.Interaction, query: Query) -> None:
         await interaction.response.defer(thinking=True)
         work = await self.bot.papers.lookup(query)
         ref = await self.bot.papers.ref(work)

@@ -5,15 +5,13 @@ from __future__ import annotations
 import asyncio
 
 import discord
-from discord import app_commands
 from discord.ext import commands
 
 from bot.bot import NO_MENTIONS, LitBot
-from bot.models import Identifier
 from bot.summaries import key_sentences
 from bot.ui.cards import render_summary
 from bot.ui.components import AbstractButton, CiteButton
-from cogs.paper import IdentifierTransformer
+from cogs.paper import Query, lookup_command
 
 KEY_SENTENCES = 3
 
@@ -22,15 +20,8 @@ class SummaryCog(commands.Cog):
     def __init__(self, bot: LitBot) -> None:
         self.bot = bot
 
-    @app_commands.command(name="summary", description="A paper's TL;DR and its key sentences")
-    @app_commands.describe(query="DOI, doi.org or publisher link, arXiv id, PMID, PMCID, or title")
-    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
-    @app_commands.allowed_installs(guilds=True, users=True)
-    async def summary(
-        self,
-        interaction: discord.Interaction,
-        query: app_commands.Transform[Identifier, IdentifierTransformer],
-    ) -> None:
+    @lookup_command("summary", "A paper's TL;DR and its key sentences")
+    async def summary(self, interaction: discord.Interaction, query: Query) -> None:
         await interaction.response.defer(thinking=True)
         work = await self.bot.papers.lookup(query)
         sentences = (
