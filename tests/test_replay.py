@@ -194,3 +194,16 @@ def test_print_env_names_every_upstream_setting(capsys):
     lines = capsys.readouterr().out.split()
     assert lines == [f"{k}={v}" for k, v in environment("http://127.0.0.1:9999").items()]
     assert len(lines) == 5
+
+
+async def test_pmid_and_arxiv_queries_through_the_server(server, tmp_path):
+    for query in ("PMID: 25349395", "PMC4234579"):
+        code, out, err = await litbot(server, tmp_path, "paper", query, "--json")
+        assert code == 0, err
+        assert json.loads(out)["doi"] == "10.1073/pnas.1414271111"
+    code, out, err = await litbot(
+        server, tmp_path, "paper", "https://arxiv.org/abs/2311.16162v1", "--json"
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["doi"] == "10.48550/arxiv.2311.16162" and data["provenance"]["title"] == "datacite"

@@ -73,6 +73,21 @@ def _index(fixtures: Path) -> dict[str, dict[str, Path]]:
     return out
 
 
+def _openalex_ids(fixtures: Path) -> dict[str, Path]:
+    """``pmid:123`` / ``pmcid:pmc123`` → the recorded OpenAlex work that carries that id."""
+    out: dict[str, Path] = {}
+    for path in sorted((fixtures / "openalex").glob("*.json")):
+        data = json.loads(path.read_text())
+        ids = data.get("ids") if isinstance(data, dict) else None
+        for scheme in ("pmid", "pmcid"):
+            value = str((ids or {}).get(scheme) or "").rstrip("/").rsplit("/", 1)[-1]
+            if scheme == "pmcid" and value.isdigit():
+                value = f"PMC{value}"
+            if value:
+                out.setdefault(f"{scheme}:{value.lower()}", path)
+    return out
+
+
 def _words(text: str) -> list[str]:
     return re.findall(r"\w+", text.casefold())
 
@@ -126,6 +141,7 @@ class MockUpstreams:
     def __init__(self, fixtures: Path) -> None:
         self.fixtures = fixtures
         self.files = _index(fixtures)
+        self.openalex_ids = _openalex_ids(fixtures)
         self.extra: dict[tuple[str, str], Canned] = {}
         self.failures: dict[str, list[Canned | str]] = {}
         self.latency: dict[str, float] = {}
@@ -158,7 +174,10 @@ class MockUpstreams:
     def _lookup(self, source: str, key: str) -> Canned:
         if (source, key) in self.extra:
             return self.extra[(source, key)]
-        path = self.files[source].get(key.removeprefix("doi:")) if key.startswith("doi:") else None
+        if key.startswith("doi:"):
+            path = self.files[source].get(key.removeprefix("doi:"))
+        else:  # OpenAlex's pmid:/pmcid: lookups
+            path = self.openalex_ids.get(key) if source == "openalex" else None
         if path is None:
             return not_found(source, key, self.fixtures)
         return Canned(200, path.read_bytes())
