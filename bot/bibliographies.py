@@ -402,7 +402,7 @@ class BibliographyService:
             async with gate:
                 try:
                     assert item.identifier is not None
-                    return item, await self.papers.lookup(item.identifier)
+                    return item, await self.papers.lookup(item.identifier, extras=False)
                 except LitError as error:
                     return item, error.user_message
 

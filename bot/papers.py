@@ -87,9 +87,15 @@ class PaperService:
         self._background: set[asyncio.Future[None]] = set()
         self.late_grace = late_grace
 
-    async def lookup(self, ident: Identifier) -> Work:
-        """The merged work for ``ident``: cached when fresh, else fetched from every source."""
-        return await self._lookups.run(ident.key, lambda: self._lookup(ident))
+    async def lookup(self, ident: Identifier, *, extras: bool = True) -> Work:
+        """The merged work for ``ident``: cached when fresh, else fetched from every source.
+
+        ``extras=False`` (bulk imports) skips the extra sources (Semantic Scholar, limited to
+        one request a second) and caches the result only as a fallback, so the next card
+        lookup asks everyone.
+        """
+        key = ident.key if extras else f"{ident.key}#core"
+        return await self._lookups.run(key, lambda: self._lookup(ident, extras))
 
     async def ref(self, work: Work) -> str:
         """A short handle for ``work`` that fits in a button's custom id (≤ 80 characters).
@@ -114,12 +120,12 @@ class PaperService:
             return cached.work
         return await self.lookup(parse_identifier(cached.work.doi))
 
-    async def _lookup(self, ident: Identifier) -> Work:
+    async def _lookup(self, ident: Identifier, extras: bool = True) -> Work:
         cached = await self.cache.get(ident.key)
         if cached is not None and cached.fresh:
             return cached.work
         try:
-            work = await self._resolve_and_fetch(ident)
+            work = await self._resolve_and_fetch(ident, extras)
         except UpstreamError:
             if cached is None:
                 raise
@@ -134,7 +140,7 @@ class PaperService:
         await self.cache.add_alias(ident.key, work)
         return work
 
-    async def _resolve_and_fetch(self, ident: Identifier) -> Work:
+    async def _resolve_and_fetch(self, ident: Identifier, extras: bool = True) -> Work:
         seed: dict[str, SourceRecord] = {}
         notes: tuple[str, ...] = ()
         if ident.kind in (IdKind.DOI, IdKind.ARXIV):
@@ -155,7 +161,10 @@ class PaperService:
         else:
             doi, notes = await self._search_title(ident)
         assert doi is not None
-        work = await self._fetches.run(f"doi:{doi}", lambda: self._fetch_doi(doi, ident, seed))
+        work = await self._fetches.run(
+            f"doi:{doi}" if extras else f"doi:{doi}#core",
+            lambda: self._fetch_doi(doi, ident, seed, extras),
+        )
         if notes:
             work = replace(work, notes=(*work.notes, *notes))
         return work
@@ -188,7 +197,9 @@ class PaperService:
             log.warning("%s: unexpected response shape: %r", source, exc)
             return Outcome(source, error="unexpected response")
 
-    async def _fetch_doi(self, doi: str, ident: Identifier, seed: dict[str, SourceRecord]) -> Work:
+    async def _fetch_doi(
+        self, doi: str, ident: Identifier, seed: dict[str, SourceRecord], extras: bool = True
+    ) -> Work:
         calls: dict[str, Awaitable[Any]] = {}
         if "openalex" not in seed:
             calls["openalex"] = openalex.fetch_work(self.up.openalex, f"doi:{doi}")
@@ -198,7 +209,8 @@ class PaperService:
         else:
             calls["crossref"] = crossref.fetch_work(self.up.crossref, doi)
             calls["unpaywall"] = unpaywall.fetch_work(self.up.unpaywall, doi)
-        calls["s2"] = semanticscholar.fetch_paper(self.up.s2, doi)
+        if extras:
+            calls["s2"] = semanticscholar.fetch_paper(self.up.s2, doi)
         tasks = {s: asyncio.ensure_future(self._guard(s, c)) for s, c in calls.items()}
         core = [t for s, t in tasks.items() if s not in LATE_SOURCES]
         await asyncio.gather(*core)
@@ -240,7 +252,7 @@ class PaperService:
         # A late extra source is not a failure: the card is cached as complete, and
         # _complete_late replaces it when the late answer arrives (so a burst of lookups does not
         # refetch every source while Semantic Scholar's queue drains).
-        ttl = PARTIAL_TTL_SECONDS if failed else self.ttl_seconds
+        ttl = PARTIAL_TTL_SECONDS if failed or not extras else self.ttl_seconds
         await self.cache.put(work, [ident.key], ttl_seconds=ttl)
         if pending:
             self._spawn(self._complete_late(doi, ident, records, failed, pending))

@@ -310,3 +310,11 @@ async def test_requests_use_the_paths_the_recorded_interactions_used(world):
     assert paths["crossref"].startswith("/works/10.1016/j.addr.2015.01.008")
     assert paths["unpaywall"].startswith("/v2/10.1016/j.addr.2015.01.008?email=")
     assert paths["s2"].startswith("/graph/v1/paper/DOI:10.1016/j.addr.2015.01.008?fields=")
+
+
+async def test_bulk_lookups_skip_the_extra_sources_and_are_refetched_for_a_card(world):
+    core = await world.service.lookup(doi("10.1016/j.addr.2015.01.008"), extras=False)
+    assert world.mock.calls["s2"] == 0 and "s2" not in core.sources and not core.missing
+    card = await world.service.lookup(doi("10.1016/j.addr.2015.01.008"))
+    assert world.mock.calls["s2"] == 1 and world.mock.calls["crossref"] == 2
+    assert card.title == core.title
