@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from bot import bibio
-from bot.citing import FORMATS, CiteService, is_numeric, resolve_target, style_title
+from bot.citing import FORMATS, CiteService, is_numeric, resolve_target
 from bot.errors import LitError
 from bot.identifiers import parse_identifier
 from bot.models import Work
@@ -188,9 +188,9 @@ class BibliographyService:
 
     async def _ensure(self, actor: Actor, name: str) -> Bibliography:
         found = await self.store.get(actor.owner, name)
-        if found is None:
-            await self.store.create(actor.owner, name, by=actor.user_id)
-            found = await self.store.get(actor.owner, name)
+        if found is None:  # create() answers None only if another request made it meanwhile
+            found = await self.store.create(actor.owner, name, by=actor.user_id)
+            found = found or await self.store.get(actor.owner, name)
         assert found is not None
         return found
 
@@ -369,22 +369,19 @@ class BibliographyService:
         target = resolve_target(fmt)
         numeric = target not in FORMATS and is_numeric(target)
         entries = await self.store.all_entries(
-            actor.owner, bib.id, sort="title" if numeric else "author", tag=tag
+            actor.owner, bib.id, sort="added" if numeric else "author", tag=tag
         )
-        if numeric:  # numbered styles: the order entries were added
-            entries.sort(key=lambda e: (e.added_at, e.id))
+        if numeric:  # numbered styles: the order entries were added, oldest first
+            entries.reverse()
         if not entries:
             raise BibliographyError(f"“{bib.name}” has no entries to export.")
         works = [e.work for e in entries]
         markup = "markdown" if markdown and target not in FORMATS else "text"
         formatted = await self.cites.format(works, target, markup=markup)  # type: ignore[arg-type]
-        label = FORMATS[target][0] if target in FORMATS else style_title(target)
-        if target in FORMATS:
-            extension = FORMATS[target][1]
-        else:
-            extension = "md" if markdown else "txt"
         text = formatted.text if formatted.text.endswith("\n") else formatted.text + "\n"
-        return ExportFile(f"{slug(bib.name)}.{extension}", text.encode(), len(works), label)
+        return ExportFile(
+            f"{slug(bib.name)}.{formatted.extension}", text.encode(), len(works), formatted.label
+        )
 
     async def import_file(
         self, actor: Actor, filename: str, data: bytes, name: str | None = None

@@ -21,7 +21,7 @@ from bot.models import Identifier, Work
 from bot.names import fold
 from bot.papers import PaperService
 from bot.storage.citations import CitationCache
-from bot.storage.preferences import CITATION_STYLE, Preferences
+from bot.storage.preferences import CITATION_STYLE, Preferences, Scope
 from bot.storage.works import work_key
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,14 @@ def _author_groups(works: Sequence[Work]) -> list[list[int]]:
     return list(groups.values())
 
 
+def _scope(guild_id: int | None, user_id: int | None) -> tuple[Scope, int]:
+    """Preferences belong to the server in a server, to the person in DMs."""
+    if guild_id is not None:
+        return "guild", guild_id
+    assert user_id is not None
+    return "user", user_id
+
+
 def _format_parts(parts: list[list[Work]], style: str, markup: Markup) -> list[list[str]]:
     return [citations.format_bibliography(part, style, markup=markup) for part in parts]
 
@@ -113,11 +121,10 @@ class CiteService:
 
     async def default_style(self, *, guild_id: int | None, user_id: int | None) -> str:
         """The server's style in a server, the user's own in DMs; else APA."""
-        stored = None
-        if guild_id is not None:
-            stored = await self.preferences.get("guild", guild_id, CITATION_STYLE)
-        elif user_id is not None:
-            stored = await self.preferences.get("user", user_id, CITATION_STYLE)
+        if guild_id is None and user_id is None:
+            return self.fallback_style
+        scope, scope_id = _scope(guild_id, user_id)
+        stored = await self.preferences.get(scope, scope_id, CITATION_STYLE)
         return stored or self.fallback_style
 
     async def set_default_style(
@@ -125,10 +132,8 @@ class CiteService:
     ) -> str | None:
         """Store the default (``None`` resets it); returns the resolved style id."""
         resolved = citations.resolve_style(style) if style else None
-        if guild_id is not None:
-            await self.preferences.set("guild", guild_id, CITATION_STYLE, resolved, by=user_id)
-        else:
-            await self.preferences.set("user", user_id, CITATION_STYLE, resolved, by=user_id)
+        scope, scope_id = _scope(guild_id, user_id)
+        await self.preferences.set(scope, scope_id, CITATION_STYLE, resolved, by=user_id)
         return resolved
 
     async def cite(
@@ -142,14 +147,14 @@ class CiteService:
     ) -> tuple[Work, Formatted]:
         if target is None:
             target = await self.default_style(guild_id=guild_id, user_id=user_id)
-        target = resolve_target(target)
         work = await self.papers.lookup(ident)
         return work, await self.format([work], target, markup=markup)
 
     async def format(
         self, works: Sequence[Work], target: str, *, markup: Markup = "markdown"
     ) -> Formatted:
-        """``works`` in ``target`` (already resolved); entries in the order given."""
+        """``works`` in ``target`` (a style name, alias or format); entries in the order given."""
+        target = resolve_target(target)
         if target in FORMATS:
             label, extension, language = FORMATS[target]
             text = await asyncio.to_thread(citations.render, list(works), target, markup="text")

@@ -210,3 +210,26 @@ def test_long_citations_become_a_file_and_code_fences_cannot_break_out():
     weird = Formatted("y" * 2500, "ris", "RIS", "ris", "")
     _, file = citation_message(weird, "../../etc/passwd")
     assert file is not None and "/" not in file.filename and file.filename.endswith(".ris")
+
+
+async def test_picking_an_alias_in_the_style_select_formats_and_labels_the_real_style(env):
+    bot, _ = env
+    asked = final(await invoke(bot, component_payload(f"lit:cite:{SEED}")))
+    picked = await invoke(
+        bot,
+        component_payload(
+            f"lit:style:{SEED}", values=["vancouver"], components=asked["components"]
+        ),
+    )
+    content = picked[-1].payload["content"]
+    assert content.startswith(r"1\. Zhou Y, Lu C, Liu L, Li X.")
+    assert content.splitlines()[-1] == f"-# {resolve_style_title('vancouver')}"
+    options = picked[-1].payload["components"][0]["components"][0]["options"]
+    assert [o["value"] for o in options if o.get("default")] == ["vancouver"]
+    assert len(options) == len({o["value"] for o in options})  # not listed twice
+
+
+def resolve_style_title(name: str) -> str:
+    from bot.citations import style_title
+
+    return style_title(resolve_style(name))

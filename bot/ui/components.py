@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import discord
 
 from bot.bibliographies import Actor, BibliographyError
-from bot.citing import FORMATS, Formatted
+from bot.citing import FORMATS, Formatted, resolve_target
 from bot.errors import LitError
 from bot.ui.cards import escape, render_abstract, render_card, render_neighbourhood
 
@@ -110,7 +110,7 @@ async def _citation_for(
             guild_id=interaction.guild_id, user_id=interaction.user.id
         )
     formatted = await client.cites.format([work], style)
-    return work, formatted, style
+    return work, formatted, formatted.target  # the resolved style id
 
 
 class RefButton(discord.ui.DynamicItem[discord.ui.Button], template=r"(?!)"):
@@ -147,10 +147,10 @@ class StyleSelect(discord.ui.DynamicItem[discord.ui.Select], template=r"lit:styl
 
     def __init__(self, ref: str, current: str | None = None) -> None:
         options = [
-            discord.SelectOption(label=label, value=value, default=value == current)
+            discord.SelectOption(label=label, value=value, default=resolve_target(value) == current)
             for value, label in QUICK_STYLES
         ]
-        if current and current not in dict(QUICK_STYLES):
+        if current and not any(option.default for option in options):
             options.insert(
                 0, discord.SelectOption(label=current[:100], value=current, default=True)
             )
