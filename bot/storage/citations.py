@@ -7,10 +7,10 @@ Each row carries the digest of the CSL input it was made from: when a work's met
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 
 from bot.storage.database import Database
+from bot.storage.lru import LRU
 
 Key = tuple[str, str, str]  # work_key, style, markup
 
@@ -25,14 +25,10 @@ class CitationCache:
     ) -> None:
         self.db = db
         self.clock = clock
-        self._memory: OrderedDict[Key, tuple[str, str]] = OrderedDict()
-        self._memory_items = memory_items
+        self._memory: LRU[Key, tuple[str, str]] = LRU(memory_items)
 
     def _remember(self, key: Key, digest: str, text: str) -> None:
-        self._memory[key] = (digest, text)
-        self._memory.move_to_end(key)
-        while len(self._memory) > self._memory_items:
-            self._memory.popitem(last=False)
+        self._memory.put(key, (digest, text))
 
     async def get_many(self, digests: Mapping[str, str], style: str, markup: str) -> dict[str, str]:
         """work_key → cached text, for the keys whose stored digest matches ``digests``."""
@@ -41,7 +37,6 @@ class CitationCache:
         for work_key, digest in digests.items():
             hit = self._memory.get((work_key, style, markup))
             if hit is not None and hit[0] == digest:
-                self._memory.move_to_end((work_key, style, markup))
                 found[work_key] = hit[1]
             else:
                 missing.append(work_key)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from bot.models import Work
 from bot.storage.database import Database
+from bot.storage.lru import LRU
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,20 +36,15 @@ class WorkCache:
     ) -> None:
         self.db = db
         self.clock = clock
-        self._memory: OrderedDict[str, tuple[Work, float]] = OrderedDict()
-        self._memory_items = memory_items
+        self._memory: LRU[str, tuple[Work, float]] = LRU(memory_items)
 
     def _remember(self, alias: str, work: Work, expires_at: float) -> None:
-        self._memory[alias] = (work, expires_at)
-        self._memory.move_to_end(alias)
-        while len(self._memory) > self._memory_items:
-            self._memory.popitem(last=False)
+        self._memory.put(alias, (work, expires_at))
 
     async def get(self, alias: str) -> CachedWork | None:
         """The cached work for an identifier key, fresh or expired; ``None`` if never cached."""
         hit = self._memory.get(alias)
         if hit is not None:
-            self._memory.move_to_end(alias)
             return CachedWork(hit[0], fresh=hit[1] > self.clock())
         async with self.db.conn.execute(
             "SELECT w.data, w.expires_at FROM work_aliases a JOIN works w ON w.key = a.work_key "
