@@ -147,6 +147,7 @@ class CiteService:
     ) -> tuple[Work, Formatted]:
         if target is None:
             target = await self.default_style(guild_id=guild_id, user_id=user_id)
+        target = resolve_target(target)  # an unknown style is refused before any lookup
         work = await self.papers.lookup(ident)
         return work, await self.format([work], target, markup=markup)
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from bot.bibliographies import Actor, BibliographyService
-from bot.citing import CiteService, resolve_target
+from bot.citing import CiteService
 from bot.errors import LitError
 from bot.identifiers import parse_identifier
 from bot.neighbours import NeighbourService
@@ -112,8 +112,7 @@ async def paper(papers: PaperService, query: str, *, as_json: bool) -> int:
 async def cite(cites: CiteService, query: str, style: str) -> int:
     """Plain text (no Markdown) on stdout, ready to paste."""
     try:
-        target = resolve_target(style)
-        _, formatted = await cites.cite(parse_identifier(query), target, markup="text")
+        _, formatted = await cites.cite(parse_identifier(query), style, markup="text")
     except LitError as error:
         return fail(error)
     print(formatted.text)

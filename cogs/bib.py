@@ -13,6 +13,7 @@ from discord.ext import commands
 from bot import bibio
 from bot.bibliographies import Actor, BibliographyError, Page
 from bot.bot import NO_MENTIONS, LitBot
+from bot.citing import resolve_target
 from bot.text import plural
 from bot.ui.cards import escape, render_entry, render_page
 from bot.ui.components import actor_for, guarded
@@ -267,8 +268,6 @@ class BibCog(commands.Cog):
         tag: str | None = None,
     ) -> None:
         actor = actor_for(interaction)
-        from bot.citing import resolve_target
-
         resolve_target(format)  # an unknown style or bibliography is refused before deferring
         await self.bot.bibs.resolve(actor, bibliography)
         await interaction.response.defer(thinking=True, ephemeral=True)
