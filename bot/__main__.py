@@ -13,18 +13,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from bot import cli
-from bot.bibliographies import BibliographyService
-from bot.citing import CiteService
 from bot.log import setup_logging
-from bot.neighbours import NeighbourService
 from bot.papers import PaperService
+from bot.services import DomainServices, build_services
 from bot.settings import Settings
 from bot.sources import build_upstreams, make_client
-from bot.storage.bibliographies import BibliographyStore
-from bot.storage.citations import CitationCache
 from bot.storage.database import Database, open_database
-from bot.storage.neighbourhoods import NeighbourhoodCache
-from bot.storage.preferences import Preferences
 from bot.storage.works import WorkCache
 
 log = logging.getLogger("bot")
@@ -35,9 +29,7 @@ class Services:
     settings: Settings
     db: Database
     papers: PaperService
-    cites: CiteService
-    bibs: BibliographyService
-    neighbours: NeighbourService
+    domain: DomainServices  # citations, bibliographies, neighbourhoods
 
 
 def _summariser():
@@ -60,12 +52,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 ttl_seconds=settings.cache_ttl_hours * 3600,
                 summarise=_summariser(),
             )
-            cites = CiteService(papers, CitationCache(db), Preferences(db))
-            bibs = BibliographyService(BibliographyStore(db), papers, cites)
-            neighbours = NeighbourService(
-                papers.up, NeighbourhoodCache(db), ttl_seconds=papers.ttl_seconds
-            )
-            yield Services(settings, db, papers, cites, bibs, neighbours)
+            yield Services(settings, db, papers, build_services(papers, db))
         finally:
             await db.close()
 
@@ -84,9 +71,7 @@ async def run_bot(settings: Settings, *, sync_only: bool = False) -> int:
             settings=settings,
             papers=services.papers,
             db=services.db,
-            cites=services.cites,
-            bibs=services.bibs,
-            neighbours=services.neighbours,
+            services=services.domain,
         )
         async with bot:
             token = settings.discord_token.get_secret_value()
@@ -111,14 +96,14 @@ async def run_cli(args, settings: Settings) -> int:
             return await cli.paper(services.papers, " ".join(args.query), as_json=args.json)
         if args.command == "neighbours":
             return await cli.neighbours(
-                services.papers, services.neighbours, " ".join(args.query), args.kind
+                services.papers, services.domain.neighbours, " ".join(args.query), args.kind
             )
         if args.command == "bib":
-            return await cli.bib(services.bibs, args)
+            return await cli.bib(services.domain.bibs, args)
         if args.command == "summary":
             return await cli.summary(services.papers, " ".join(args.query))
         if args.command == "cite":
-            return await cli.cite(services.cites, " ".join(args.query), args.style)
+            return await cli.cite(services.domain.cites, " ".join(args.query), args.style)
     return 2
 
 

@@ -10,17 +10,11 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
-from bot.bibliographies import BibliographyService
-from bot.citing import CiteService
 from bot.errors import LitError
-from bot.neighbours import NeighbourService
 from bot.papers import PaperService
+from bot.services import DomainServices, build_services
 from bot.settings import Settings
-from bot.storage.bibliographies import BibliographyStore
-from bot.storage.citations import CitationCache
 from bot.storage.database import Database
-from bot.storage.neighbourhoods import NeighbourhoodCache
-from bot.storage.preferences import Preferences
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +90,7 @@ class LitBot(commands.Bot):
         settings: Settings,
         papers: PaperService,
         db: Database,
-        cites: CiteService | None = None,
-        bibs: BibliographyService | None = None,
-        neighbours: NeighbourService | None = None,
+        services: DomainServices | None = None,
     ) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
@@ -113,11 +105,10 @@ class LitBot(commands.Bot):
         self.settings = settings
         self.papers = papers
         self.db = db
-        self.cites = cites or CiteService(papers, CitationCache(db), Preferences(db))
-        self.bibs = bibs or BibliographyService(BibliographyStore(db), papers, self.cites)
-        self.neighbours = neighbours or NeighbourService(
-            papers.up, NeighbourhoodCache(db), ttl_seconds=papers.ttl_seconds
-        )
+        services = services or build_services(papers, db)
+        self.cites = services.cites
+        self.bibs = services.bibs
+        self.neighbours = services.neighbours
 
     async def setup_hook(self) -> None:
         from bot.ui.components import DYNAMIC_ITEMS
