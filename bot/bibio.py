@@ -22,7 +22,7 @@ from pylatexenc.latex2text import LatexNodes2Text
 from bot.errors import LitError
 from bot.identifiers import parse_identifier
 from bot.models import Author, Identifier, IdKind, Work
-from bot.names import split_name
+from bot.sources._common import author_from_display, author_from_parts
 from bot.text import clean_text
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -150,13 +150,6 @@ def _year(value: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _author(family: str | None, given: str | None) -> Author:
-    family = clean_text(family) or None
-    given = clean_text(given) or None
-    name = " ".join(p for p in (given, family) if p)
-    return Author(name or "", family, given, None)
-
-
 def _work(values: dict[str, object]) -> Work:
     provenance = {k: "import" for k, v in values.items() if v not in (None, (), "")}
     return Work(
@@ -195,8 +188,8 @@ def _bib_names(value: object) -> tuple[Author, ...]:
         if isinstance(part, mw.NameParts):
             family = _latex_text([*part.von, *part.last, *part.jr])
             given = _latex_text(part.first)
-            out.append(_author(family or None, given or None))
-    return tuple(a for a in out if a.name)
+            out.append(author_from_parts(given or None, family or None))
+    return tuple(a for a in out if a and a.name)
 
 
 def parse_bibtex(text: str) -> Parsed:
@@ -313,10 +306,9 @@ def parse_ris(text: str) -> Parsed:
         if not title:
             parsed.problems.append(Problem(start, "record has no title (TI)"))
             continue
-        authors = tuple(
-            _author(*_ris_name(name))
-            for name in (record.get("authors") or record.get("first_authors") or [])
-        )
+        # RIS names are display strings, "Family, Given" by convention.
+        names = record.get("authors") or record.get("first_authors") or []
+        authors = tuple(a for a in map(author_from_display, names) if a)
         first, last = record.get("start_page"), record.get("end_page")
         pages = f"{first}–{last}" if first and last else first or None
         urls = record.get("urls") or []
@@ -346,13 +338,6 @@ def parse_ris(text: str) -> Parsed:
         )
         parsed.items.append(ImportItem(start, work.doi or title[:60], work=work))
     return parsed
-
-
-def _ris_name(name: str) -> tuple[str | None, str | None]:
-    if "," in name:
-        family, _, given = name.partition(",")
-        return family.strip() or None, given.strip() or None
-    return split_name(name)
 
 
 # -- identifier lists --------------------------------------------------------------------

@@ -291,3 +291,12 @@ async def test_exports_in_every_format(bibs):
         "4",
         "5",
     ]
+
+
+def test_ris_names_without_a_comma_keep_given_and_family_apart():
+    ris = "TY  - JOUR\nAU  - Jane Smith\nAU  - Müller, Anna\nTI  - A title\nPY  - 2020\nER  - \n"
+    (item,) = parse_upload("names.ris", ris.encode()).items
+    assert [(a.given, a.family) for a in item.work.authors] == [
+        ("Jane", "Smith"),
+        ("Anna", "Müller"),
+    ]
