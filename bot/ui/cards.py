@@ -131,9 +131,19 @@ def tldr_label(work: Work) -> str:
     return "TL;DR (generated locally from the abstract)"
 
 
+def work_embed(
+    work: Work, title: str | None = None, colour: int = COLOURS["closed"]
+) -> discord.Embed:
+    """An embed about ``work``: its escaped title (or ``title``), linked to its DOI."""
+    return discord.Embed(
+        title=title if title is not None else truncate(escape(work.title), TITLE_LIMIT),
+        url=work.doi_url if work.doi_url and len(work.doi_url) <= 2048 else None,
+        colour=colour,
+    )
+
+
 def render_card(work: Work) -> discord.Embed:
     """The paper card. Always within Discord's limits, whatever the record holds."""
-    title = truncate(escape(work.title), TITLE_LIMIT)
     colour = (
         COLOURS["retracted"]
         if work.retracted
@@ -143,11 +153,7 @@ def render_card(work: Work) -> discord.Embed:
         if work.access.url
         else COLOURS["closed"]
     )
-    embed = discord.Embed(
-        title=title,
-        url=work.doi_url if work.doi_url and len(work.doi_url) <= 2048 else None,
-        colour=colour,
-    )
+    embed = work_embed(work, colour=colour)
 
     head: list[str] = []
     if work.retracted:
@@ -238,11 +244,7 @@ def card_links(work: Work) -> list[tuple[str, str]]:
 
 def render_summary(work: Work, key_sentences: list[str]) -> discord.Embed:
     """``/summary``: the TL;DR (labelled with its origin) and the abstract's key sentences."""
-    embed = discord.Embed(
-        title=truncate(escape(work.title), TITLE_LIMIT),
-        url=work.doi_url if work.doi_url and len(work.doi_url) <= 2048 else None,
-        colour=COLOURS["closed"],
-    )
+    embed = work_embed(work)
     parts = [escape(author_line(work.authors))]
     if work.tldr:
         parts.append(f"**{tldr_label(work)}:** {escape(truncate(work.tldr, 600))}")
@@ -322,11 +324,7 @@ def render_page(page) -> discord.Embed:
 def render_entry(entry, bibliography_name: str) -> discord.Embed:
     """One bibliography entry with its note, tags and who added it."""
     work = entry.work
-    embed = discord.Embed(
-        title=truncate(escape(work.title), TITLE_LIMIT),
-        url=work.doi_url if work.doi_url and len(work.doi_url) <= 2048 else None,
-        colour=COLOURS["closed"],
-    )
+    embed = work_embed(work)
     lines = [escape(author_line(work.authors))]
     if venue := venue_line(work):
         lines.append(escape(venue))
@@ -347,11 +345,7 @@ def render_neighbourhood(work: Work, hood) -> discord.Embed:
     from bot.neighbours import LABELS
 
     label = LABELS.get(hood.kind, hood.kind)
-    embed = discord.Embed(
-        title=truncate(f"{label}: {escape(work.title)}", TITLE_LIMIT),
-        url=work.doi_url if work.doi_url and len(work.doi_url) <= 2048 else None,
-        colour=COLOURS["closed"],
-    )
+    embed = work_embed(work, truncate(f"{label}: {escape(work.title)}", TITLE_LIMIT))
     lines = []
     for number, item in enumerate(hood.items, 1):
         who = escape(item.first_author or "Anon.") + (" et al." if item.authors > 1 else "")
