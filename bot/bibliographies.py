@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from bot import bibio
 from bot.citing import FORMATS, CiteService, is_numeric, resolve_target
-from bot.errors import LitError
+from bot.errors import LitError, PermissionDenied
 from bot.identifiers import parse_identifier
 from bot.models import Work
 from bot.papers import PaperService
@@ -37,10 +37,6 @@ IMPORT_CONCURRENCY = 8
 
 
 class BibliographyError(LitError):
-    exit_code = 2
-
-
-class PermissionDenied(LitError):
     exit_code = 2
 
 

@@ -30,6 +30,12 @@ class NotFound(LitError):
     exit_code = 2
 
 
+class PermissionDenied(LitError):
+    """The member may not do this here (e.g. it needs Manage Server)."""
+
+    exit_code = 2
+
+
 class UpstreamError(LitError):
     """Every source that could answer failed (timeout, 429, 5xx, junk) and nothing is cached."""
 

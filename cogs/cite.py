@@ -11,6 +11,7 @@ from discord.ext import commands
 from bot import citations
 from bot.bot import NO_MENTIONS, LitBot
 from bot.citing import FORMATS, resolve_target, style_title
+from bot.errors import LitError, PermissionDenied
 from bot.models import Identifier
 from bot.ui.components import citation_message, file_stem
 from cogs.paper import IdentifierTransformer
@@ -87,7 +88,7 @@ class CiteCog(commands.Cog):
     async def settings_style(
         self, interaction: discord.Interaction, style: str | None = None
     ) -> None:
-        guild_id = interaction.guild_id if interaction.guild_id is not None else None
+        guild_id = interaction.guild_id
         scope = "this server" if guild_id is not None else "you (in DMs)"
         if style is None:
             current = await self.bot.cites.default_style(
@@ -99,22 +100,17 @@ class CiteCog(commands.Cog):
                 allowed_mentions=NO_MENTIONS,
             )
             return
+        # Refusals are LitErrors: the command tree answers them privately.
         if guild_id is not None and not interaction.permissions.manage_guild:
-            await interaction.response.send_message(
-                "Only members with **Manage Server** can change the server's citation style.",
-                ephemeral=True,
-                allowed_mentions=NO_MENTIONS,
+            raise PermissionDenied(
+                "Only members with **Manage Server** can change the server's citation style."
             )
-            return
         reset = style.strip().lower() in ("default", "reset", "none")
         if not reset and resolve_target(style) in FORMATS:
-            await interaction.response.send_message(
+            raise LitError(
                 "The default must be a citation style; BibTeX, RIS and CSL-JSON are chosen per "
-                "`/cite`.",
-                ephemeral=True,
-                allowed_mentions=NO_MENTIONS,
+                "`/cite`."
             )
-            return
         resolved = await self.bot.cites.set_default_style(
             None if reset else style, guild_id=guild_id, user_id=interaction.user.id
         )

@@ -10,9 +10,9 @@ from bot.bibio import MAX_BYTES, UnsupportedFile, parse_upload
 from bot.bibliographies import (
     Actor,
     BibliographyError,
-    PermissionDenied,
     validate_name,
 )
+from bot.errors import PermissionDenied
 from tests.world import litbot, seeded
 
 DATA = __import__("pathlib").Path(__file__).parent / "data"
