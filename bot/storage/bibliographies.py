@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -94,14 +94,6 @@ class BibliographyStore:
 
     # -- bibliographies ---------------------------------------------------------------------
 
-    async def _one(self, sql: str, args: Sequence[object]) -> aiosqlite.Row | None:
-        async with self.db.conn.execute(sql, args) as cur:
-            return await cur.fetchone()
-
-    async def _all(self, sql: str, args: Sequence[object]) -> list[aiosqlite.Row]:
-        async with self.db.conn.execute(sql, args) as cur:
-            return list(await cur.fetchall())
-
     _BIB = (
         "SELECT b.id, b.name, b.created_by, b.created_at, "
         "(SELECT COUNT(*) FROM entries e WHERE e.bibliography_id = b.id) AS size "
@@ -129,21 +121,23 @@ class BibliographyStore:
         return await self.get_by_id(owner, new_id or 0)
 
     async def get(self, owner: Owner, name: str) -> Bibliography | None:
-        row = await self._one(
+        row = await self.db.one(
             self._BIB + " AND b.name_key = ?", (owner.scope, owner.id, name.casefold())
         )
         return self._bib(owner, row) if row else None
 
     async def get_by_id(self, owner: Owner, bibliography_id: int) -> Bibliography | None:
-        row = await self._one(self._BIB + " AND b.id = ?", (owner.scope, owner.id, bibliography_id))
+        row = await self.db.one(
+            self._BIB + " AND b.id = ?", (owner.scope, owner.id, bibliography_id)
+        )
         return self._bib(owner, row) if row else None
 
     async def list(self, owner: Owner) -> list[Bibliography]:
-        rows = await self._all(self._BIB + " ORDER BY b.name_key", (owner.scope, owner.id))
+        rows = await self.db.all(self._BIB + " ORDER BY b.name_key", (owner.scope, owner.id))
         return [self._bib(owner, row) for row in rows]
 
     async def names(self, owner: Owner, prefix: str = "", limit: int = 25) -> list[str]:
-        rows = await self._all(
+        rows = await self.db.all(
             "SELECT name FROM bibliographies WHERE scope = ? AND owner_id = ? "
             "AND instr(name_key, ?) > 0 ORDER BY instr(name_key, ?), name_key LIMIT ?",
             (owner.scope, owner.id, prefix.casefold(), prefix.casefold(), limit),
@@ -210,7 +204,7 @@ class BibliographyStore:
     async def channel_default(self, owner: Owner, channel_id: int | None) -> Bibliography | None:
         if owner.scope != "guild" or channel_id is None:
             return None
-        row = await self._one(
+        row = await self.db.one(
             self._BIB + " AND b.id = (SELECT bibliography_id FROM channel_defaults "
             "WHERE guild_id = ? AND channel_id = ?)",
             (owner.scope, owner.id, owner.id, channel_id),
@@ -299,7 +293,7 @@ class BibliographyStore:
         return added, updated
 
     async def entry(self, owner: Owner, bibliography_id: int, key: str) -> Entry | None:
-        row = await self._one(
+        row = await self.db.one(
             self._ENTRY + " AND e.work_key = ?", (owner.scope, owner.id, bibliography_id, key)
         )
         return self._entry(row) if row else None
@@ -328,13 +322,13 @@ class BibliographyStore:
         if tag:
             where = " AND e.id IN (SELECT entry_id FROM entry_tags WHERE tag = ?)"
             args.append(tag)
-        count = await self._one(
+        count = await self.db.one(
             "SELECT COUNT(*) FROM entries e JOIN bibliographies b ON b.id = e.bibliography_id "
             "WHERE b.scope = ? AND b.owner_id = ? AND b.id = ?" + where,
             args,
         )
         # Pick the page's ids on the sort index first; only those rows are decoded and tagged.
-        rows = await self._all(
+        rows = await self.db.all(
             f"{self._ENTRY} AND e.id IN (SELECT e.id FROM entries e "
             f"WHERE e.bibliography_id = ?{where} ORDER BY {ORDER_BY[sort]} LIMIT ? OFFSET ?) "
             f"ORDER BY {ORDER_BY[sort]}",
@@ -362,7 +356,7 @@ class BibliographyStore:
         if bibliography_id is not None:
             only = " AND b.id = ?"
             args.append(bibliography_id)
-        rows = await self._all(
+        rows = await self.db.all(
             "SELECT t.tag, COUNT(*) AS n FROM entry_tags t JOIN entries e ON e.id = t.entry_id "
             "JOIN bibliographies b ON b.id = e.bibliography_id "
             "WHERE b.scope = ? AND b.owner_id = ? AND instr(t.tag, ?) = 1"

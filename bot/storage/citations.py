@@ -43,12 +43,11 @@ class CitationCache:
         for start in range(0, len(missing), 500):  # SQLite's variable limit, with room
             chunk = missing[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            async with self.db.conn.execute(
+            rows = await self.db.all(
                 f"SELECT work_key, digest, text FROM citations "
                 f"WHERE style = ? AND markup = ? AND work_key IN ({marks})",
                 (style, markup, *chunk),
-            ) as cur:
-                rows = await cur.fetchall()
+            )
             for row in rows:
                 if row["digest"] == digests[row["work_key"]]:
                     found[row["work_key"]] = row["text"]

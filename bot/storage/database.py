@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -132,6 +132,16 @@ class Database:
                 await self.conn.execute("ROLLBACK")
                 raise
             await self.conn.execute("COMMIT")
+
+    async def one(self, sql: str, args: Sequence[object] = ()) -> aiosqlite.Row | None:
+        """The first row of a read, or ``None``."""
+        async with self.conn.execute(sql, args) as cur:
+            return await cur.fetchone()
+
+    async def all(self, sql: str, args: Sequence[object] = ()) -> list[aiosqlite.Row]:
+        """Every row of a read."""
+        async with self.conn.execute(sql, args) as cur:
+            return list(await cur.fetchall())
 
     async def close(self) -> None:
         await self.conn.close()

@@ -17,11 +17,10 @@ class NeighbourhoodCache:
 
     async def get(self, work_key: str, kind: str) -> tuple[dict[str, Any], bool] | None:
         """The stored data and whether it is still fresh; ``None`` if never stored."""
-        async with self.db.conn.execute(
+        row = await self.db.one(
             "SELECT data, expires_at FROM neighbourhoods WHERE work_key = ? AND kind = ?",
             (work_key, kind),
-        ) as cur:
-            row = await cur.fetchone()
+        )
         if row is None:
             return None
         return json.loads(row["data"]), row["expires_at"] > self.clock()

@@ -20,11 +20,10 @@ class Preferences:
         self.db = db
 
     async def get(self, scope: Scope, scope_id: int, name: str) -> str | None:
-        async with self.db.conn.execute(
+        row = await self.db.one(
             "SELECT value FROM preferences WHERE scope = ? AND scope_id = ? AND name = ?",
             (scope, scope_id, name),
-        ) as cur:
-            row = await cur.fetchone()
+        )
         return row["value"] if row else None
 
     async def set(

@@ -46,12 +46,11 @@ class WorkCache:
         hit = self._memory.get(alias)
         if hit is not None:
             return CachedWork(hit[0], fresh=hit[1] > self.clock())
-        async with self.db.conn.execute(
+        row = await self.db.one(
             "SELECT w.data, w.expires_at FROM work_aliases a JOIN works w ON w.key = a.work_key "
             "WHERE a.alias = ?",
             (alias,),
-        ) as cur:
-            row = await cur.fetchone()
+        )
         if row is None:
             return None
         work = Work.from_dict(json.loads(row["data"]))
