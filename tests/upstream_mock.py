@@ -142,6 +142,7 @@ class MockUpstreams:
         self.fixtures = fixtures
         self.files = _index(fixtures)
         self.openalex_ids = _openalex_ids(fixtures)
+        self._records: list[dict] | None = None
         self.extra: dict[tuple[str, str], Canned] = {}
         self.failures: dict[str, list[Canned | str]] = {}
         self.latency: dict[str, float] = {}
@@ -209,6 +210,12 @@ class MockUpstreams:
             return not_found(source, key, self.fixtures)
         return self._lookup(source, key)
 
+    def _openalex_records(self) -> list[dict]:
+        """The recorded OpenAlex works, parsed once per world (list filters scan them)."""
+        if self._records is None:
+            self._records = [json.loads(p.read_bytes()) for p in self.files["openalex"].values()]
+        return self._records
+
     def _search(self, params: dict[str, str]) -> Canned:
         """OpenAlex ``/works?filter=…`` over the recorded works, as OpenAlex would answer:
 
@@ -221,7 +228,7 @@ class MockUpstreams:
         (``openalex/list-title-search-copper-oxide.json``).
         """
         kind, _, value = params.get("filter", "").partition(":")
-        records = [json.loads(path.read_bytes()) for path in self.files["openalex"].values()]
+        records = self._openalex_records()
         scored: list[tuple[tuple[float, ...], dict]] = []
         if kind == "title.search":
             words = set(_words(value))
