@@ -192,9 +192,10 @@ class PaperService:
             return Outcome(source, record=await call)
         except SourceError as exc:
             return Outcome(source, error=exc.reason)
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            # A parser choking on an unexpected shape is that source's failure, not the card's.
-            log.warning("%s: unexpected response shape: %r", source, exc)
+        except Exception as exc:
+            # A parser choking on an unexpected shape (or a RecursionError, or any bug reached
+            # by a hostile body) is that source's failure, never the card's.
+            log.warning("%s: unusable response: %s", source, type(exc).__name__, exc_info=exc)
             return Outcome(source, error="unexpected response")
 
     async def _fetch_doi(

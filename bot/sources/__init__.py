@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import httpx
 
 from bot.settings import Settings
-from bot.sources._http import RateLimiter, Sleep, Upstream
+from bot.sources._http import ACCEPT_ENCODING, Sleep, Upstream
+from bot.sources.fairness import FairLimiter
 
 # (requests per second, burst, concurrent requests), from each API's published etiquette.
 RATE_LIMITS: dict[str, tuple[float, int, int]] = {
@@ -53,7 +54,7 @@ def build_upstreams(
             client=client,
             name=name,
             base_url=base,
-            limiter=RateLimiter(rate, burst=burst, concurrency=concurrency),
+            limiter=FairLimiter(rate, burst=burst, concurrency=concurrency),
             params=params,
             headers=headers,
             timeout=settings.http_timeout,
@@ -80,7 +81,12 @@ def build_upstreams(
 def make_client(settings: Settings) -> httpx.AsyncClient:
     """The one shared client (created in the composition root)."""
     return httpx.AsyncClient(
-        headers={"User-Agent": settings.user_agent, "Accept": "application/json"},
+        headers={
+            "User-Agent": settings.user_agent,
+            "Accept": "application/json",
+            "Accept-Encoding": ACCEPT_ENCODING,
+        },
         timeout=settings.http_timeout,
+        follow_redirects=False,  # Upstream follows them itself, bounded and read with a cap
         limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
     )

@@ -1,10 +1,24 @@
-"""The one way litbot talks HTTP to an upstream: timeouts, retries, backoff, rate limits.
+"""The one way litbot talks HTTP to an upstream: the bounded reader every upstream byte passes.
 
 Every source module builds an ``Upstream`` around the shared ``httpx.AsyncClient`` (created
-once in the composition root) and calls ``get_json``/``get_text``. 404 means "this source does
-not know the work" and returns ``None`` whatever the body's content type (OpenAlex answers 404
-with HTML, Crossref with plain text). Everything else that is not a usable 200 raises
-``SourceError`` after the retries, so ``PaperService`` can fall back to other sources.
+once in the composition root) and calls ``get_json``/``get_text``. Each request is bounded:
+
+* **time**: one deadline per attempt covers connecting, the headers and every read of the body
+  (httpx's own timeouts are per read, so a server trickling one byte a second would never trip
+  them), and one budget covers all attempts of a call;
+* **size**: the body is streamed and counted, raw and after decompression (gzip and deflate
+  are inflated here, in bounded steps, so a decompression bomb stops at the cap);
+* **redirects**: followed here, at most ``MAX_REDIRECTS``, http(s) only, and secret headers are
+  dropped when the host changes;
+* **shape**: JSON is parsed only when its nesting stays within ``MAX_JSON_DEPTH``.
+
+404 means "this source does not know the work" and returns ``None`` whatever the body's content
+type (OpenAlex answers 404 with HTML, Crossref with plain text). Every other failure, whatever
+raised it (httpx, zlib, the JSON decoder, a ``RecursionError``), becomes that source's
+``SourceError``, so ``PaperService`` degrades only that source.
+
+Requests wait for their upstream's ``FairLimiter`` (``bot.sources.fairness``): the rate budget
+is shared round-robin between servers and users, and bulk work waits behind interactive work.
 """
 
 from __future__ import annotations
@@ -14,17 +28,31 @@ import email.utils
 import json
 import logging
 import random
+import re
 import time
+import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urljoin
 
 import httpx
+
+from bot.sources.fairness import FairLimiter
 
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 522, 524})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
+MAX_BODY_BYTES = 4 * 1024 * 1024  # Crossref's largest work records (thousands of refs) ~2 MB
+MAX_JSON_DEPTH = 64  # the APIs nest ~8 deep; a `[[[[…` body is an attack, not a record
+# Sent explicitly so that no server can answer in an encoding this module does not bound.
+ACCEPT_ENCODING = "gzip, deflate"
 Sleep = Callable[[float], Awaitable[None]]
+
+# Kept for callers that imported it from here.
+RateLimiter = FairLimiter
 
 
 class SourceError(Exception):
@@ -37,50 +65,8 @@ class SourceError(Exception):
         self.status = status
 
 
-class RateLimiter:
-    """Token bucket (``rate`` per second, bursts of ``burst``) plus a concurrency cap.
-
-    Crossref, for instance, allows 10 requests/s and 3 concurrent requests in its polite pool;
-    arXiv one request every 3 seconds. The limiter is per upstream (one upstream, one host).
-    """
-
-    def __init__(
-        self,
-        rate: float,
-        *,
-        burst: int | None = None,
-        concurrency: int = 10,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.rate = rate
-        self.capacity = float(burst if burst is not None else max(1, int(rate)))
-        self.tokens = self.capacity
-        self._clock = clock
-        self._updated = clock()
-        self._lock = asyncio.Lock()
-        self._slots = asyncio.Semaphore(concurrency)
-
-    async def _take(self, sleep: Sleep) -> None:
-        async with self._lock:
-            while True:
-                now = self._clock()
-                self.tokens = min(self.capacity, self.tokens + (now - self._updated) * self.rate)
-                self._updated = now
-                if self.tokens >= 1:
-                    self.tokens -= 1
-                    return
-                await sleep((1 - self.tokens) / self.rate)
-
-    async def acquire(self, sleep: Sleep = asyncio.sleep) -> None:
-        await self._slots.acquire()
-        try:
-            await self._take(sleep)
-        except BaseException:
-            self._slots.release()
-            raise
-
-    def release(self) -> None:
-        self._slots.release()
+class _Unusable(Exception):
+    """A response that cannot be used (too big, undecodable); not retried."""
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -89,16 +75,163 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return max(0.0, seconds) if seconds == seconds else None  # NaN is not a delay
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when is None:
         return None
-    return max(0.0, when.timestamp() - (now if now is not None else time.time()))
+    try:
+        return max(0.0, when.timestamp() - (now if now is not None else time.time()))
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+class _Inflater:
+    """gzip or deflate, inflated in bounded steps: never more than ``room`` bytes at once."""
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        # gzip: header required; deflate: zlib-wrapped per RFC 9110, raw deflate seen in the wild.
+        self._z = zlib.decompressobj(16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS)
+        self._first = True
+
+    def feed(self, data: bytes, room: int) -> bytes:
+        try:
+            out = self._z.decompress(data, room)
+        except zlib.error:
+            if not (self._first and self.encoding == "deflate"):
+                raise
+            self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+            out = self._z.decompress(data, room)
+        self._first = False
+        if self._z.unconsumed_tail:
+            raise _Unusable("body larger than allowed once decompressed")
+        return out
+
+    def flush(self, room: int) -> bytes:
+        out = self._z.flush(room)
+        if not self._z.eof:
+            raise zlib.error("truncated compressed body")
+        return out
+
+
+async def read_body(response: httpx.Response, limit: int) -> bytes:
+    """The body of a streamed ``response``, decoded, at most ``limit`` bytes or ``_Unusable``."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _Unusable(f"body of {int(declared):,} bytes exceeds {limit:,}")
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
+        raise _Unusable(f"unsupported content encoding {encoding[:40]!r}")
+    inflater = (
+        _Inflater("gzip" if "gzip" in encoding else encoding)
+        if encoding
+        in (
+            "gzip",
+            "x-gzip",
+            "deflate",
+        )
+        else None
+    )
+    if response.is_stream_consumed:
+        # In-process transports (httpx.MockTransport) hand over a body already read.
+        if len(response.content) > limit:
+            raise _Unusable(f"body exceeds {limit:,} bytes")
+        return response.content
+    body = bytearray()
+    raw = 0
+    async for chunk in response.aiter_raw():
+        raw += len(chunk)
+        if raw > limit:
+            raise _Unusable(f"body exceeds {limit:,} bytes")
+        body += inflater.feed(chunk, limit + 1 - len(body)) if inflater else chunk
+        if len(body) > limit:
+            raise _Unusable(f"body exceeds {limit:,} bytes")
+    if inflater:
+        body += inflater.flush(limit + 1 - len(body))
+        if len(body) > limit:
+            raise _Unusable(f"body exceeds {limit:,} bytes")
+    return bytes(body)
+
+
+def json_depth_ok(value: Any, limit: int) -> bool:
+    """Whether ``value`` (parsed JSON) nests at most ``limit`` levels; iterative, no recursion."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return False
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return True
+
+
+def parse_json(body: bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """JSON (UTF-8/16/32 as RFC 8259 allows) nested at most ``max_depth``; ``ValueError`` else.
+
+    Brackets are counted before parsing, so a body of 100,000 ``[`` costs one pass and never
+    reaches the recursive decoder; the parsed value is checked again (the pre-count ignores
+    brackets inside strings only approximately).
+    """
+    text = body.decode(json.detect_encoding(body))
+    if _bracket_depth(text) > max_depth:
+        raise ValueError(f"JSON nested deeper than {max_depth}")
+    try:
+        value = json.loads(text)
+    except RecursionError as exc:  # pragma: no cover - the pre-count stops this first
+        raise ValueError("JSON nested too deep") from exc
+    if not json_depth_ok(value, max_depth):
+        raise ValueError(f"JSON nested deeper than {max_depth}")
+    return value
+
+
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+
+
+def _bracket_depth(text: str) -> int:
+    """The deepest ``[``/``{`` nesting of ``text`` outside string literals."""
+    brackets = _STRING.sub("", text)
+    brackets = brackets.translate(_KEEP_BRACKETS)
+    depth = deepest = 0
+    # Deep nesting is rare and shallow bodies have few brackets per level, so walking the
+    # bracket string (not the body) is cheap; stop as soon as the limit is passed.
+    for ch in brackets:
+        if ch in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > 4 * MAX_JSON_DEPTH:
+                    break
+        else:
+            depth -= 1
+    return deepest
+
+
+class _KeepBrackets(dict):
+    def __missing__(self, key: int) -> None:
+        return None
+
+
+_KEEP_BRACKETS = _KeepBrackets({ord(c): c for c in "[]{}"})
+
+
+def _decode_text(body: bytes, response: httpx.Response) -> str:
+    charset = response.charset_encoding or "utf-8"
+    try:
+        return body.decode(charset, errors="replace")
+    except LookupError:
+        return body.decode("utf-8", errors="replace")
 
 
 @dataclass
@@ -106,13 +239,14 @@ class Upstream:
     """One upstream API reached through the shared client.
 
     ``params`` and ``headers`` are added to every request (``mailto``, ``api_key``,
-    ``x-api-key``); they are never logged.
+    ``x-api-key``); they are never logged. ``timeout`` is the deadline of one attempt (connect
+    and every read together); all attempts of one call share ``2 × timeout``.
     """
 
     client: httpx.AsyncClient
     name: str
     base_url: str
-    limiter: RateLimiter
+    limiter: FairLimiter
     params: Mapping[str, str] | None = None
     headers: Mapping[str, str] | None = None
     timeout: float = 8.0
@@ -120,46 +254,90 @@ class Upstream:
     max_retry_wait: float = 5.0
     backoff: float = 0.25
     sleep: Sleep = asyncio.sleep
+    max_bytes: int = MAX_BODY_BYTES
+    max_depth: int = MAX_JSON_DEPTH
 
     def url(self, path: str) -> str:
         return self.base_url.rstrip("/") + path
 
-    async def _request(self, path: str, params: Mapping[str, str] | None) -> httpx.Response | None:
+    async def _once(
+        self, url: str, params: Mapping[str, str] | None
+    ) -> tuple[int, httpx.Response | None, bytes | None]:
+        """One attempt, redirects included: ``(status, response, body)``; body only for 200."""
+        headers = {**(self.headers or {}), "Accept-Encoding": ACCEPT_ENCODING}
+        origin = httpx.URL(url).host
+        request_params: Mapping[str, str] | None = params
+        for _ in range(MAX_REDIRECTS + 1):
+            async with self.client.stream(
+                "GET",
+                url,
+                params=request_params or None,
+                headers=headers,
+                timeout=self.timeout,
+                follow_redirects=False,
+            ) as response:
+                status = response.status_code
+                if status in REDIRECT_STATUSES:
+                    location = response.headers.get("location", "")
+                    target = httpx.URL(urljoin(str(response.url), location))
+                    if not location or target.scheme not in ("http", "https"):
+                        raise _Unusable(f"redirect to an unusable location ({status})")
+                    url, request_params = str(target), None
+                    if target.host != origin:
+                        headers = {"Accept-Encoding": ACCEPT_ENCODING}  # keys stay home
+                    continue
+                if status != 200:
+                    return status, response, None
+                return status, response, await read_body(response, self.max_bytes)
+        raise _Unusable(f"more than {MAX_REDIRECTS} redirects")
+
+    async def _request(
+        self, path: str, params: Mapping[str, str] | None
+    ) -> tuple[httpx.Response, bytes] | None:
         merged = {**(self.params or {}), **(params or {})}
         attempt = 0
+        started = time.monotonic()
+        budget = 2 * self.timeout
         while True:
-            await self.limiter.acquire(self.sleep)
+            await self.limiter.acquire()
+            status: int | None = None
+            wait: float | None = None
+            retry = True
             try:
-                response = await self.client.get(
-                    self.url(path),
-                    params=merged or None,
-                    headers=dict(self.headers or {}),
-                    timeout=self.timeout,
-                    follow_redirects=True,
-                )
-                wait: float | None = None
-                if response.status_code == 404:
+                left = max(0.1, min(self.timeout, budget - (time.monotonic() - started)))
+                async with asyncio.timeout(left):
+                    status, response, body = await self._once(self.url(path), merged)
+                if status == 404:
                     return None
-                if response.status_code == 200:
-                    return response
-                if response.status_code not in RETRY_STATUSES:
-                    log.warning("%s: HTTP %s for %s", self.name, response.status_code, path)
-                    raise SourceError(
-                        self.name, f"HTTP {response.status_code}", status=response.status_code
-                    )
-                reason = f"HTTP {response.status_code}"
-                status: int | None = response.status_code
+                if status == 200:
+                    assert response is not None and body is not None
+                    return response, body
+                reason = f"HTTP {status}"
+                if status not in RETRY_STATUSES:
+                    log.warning("%s: HTTP %s for %s", self.name, status, path)
+                    raise SourceError(self.name, reason, status=status)
+                assert response is not None
                 wait = parse_retry_after(response.headers.get("Retry-After"))
+            except TimeoutError:
+                # The deadline was spent: another attempt would only spend the budget again.
+                reason, retry = "timed out", False
             except httpx.TimeoutException:
-                reason, status, wait = "timed out", None, None
+                reason = "timed out"
+            except _Unusable as exc:
+                reason, retry = str(exc), False
             except httpx.TransportError as exc:
-                reason, status, wait = f"connection failed ({type(exc).__name__})", None, None
+                reason = f"connection failed ({type(exc).__name__})"
+            except (httpx.HTTPError, httpx.StreamError, httpx.InvalidURL, zlib.error) as exc:
+                reason, retry = f"unusable response ({type(exc).__name__})", False
+            except OSError as exc:  # ssl and socket errors httpx did not wrap
+                reason = f"connection failed ({type(exc).__name__})"
             finally:
                 self.limiter.release()
 
-            if attempt >= self.retries:
+            elapsed = time.monotonic() - started
+            if not retry or attempt >= self.retries or elapsed >= budget:
                 log.warning(
-                    "%s: giving up on %s after %d attempts: %s",
+                    "%s: giving up on %s after %d attempt(s): %s",
                     self.name,
                     path,
                     attempt + 1,
@@ -168,34 +346,41 @@ class Upstream:
                 raise SourceError(self.name, reason, status=status)
             if wait is None:
                 wait = self.backoff * (2**attempt) * (1 + random.random() / 2)
-            elif wait > self.max_retry_wait:
+            elif wait > self.max_retry_wait or elapsed + wait >= budget:
                 log.warning(
-                    "%s: %s for %s, Retry-After %.1fs exceeds %.1fs; not waiting",
+                    "%s: %s for %s, Retry-After %.1fs exceeds what is left; not waiting",
                     self.name,
                     reason,
                     path,
                     wait,
-                    self.max_retry_wait,
                 )
                 raise SourceError(
-                    self.name, f"rate limited (retry after {wait:.0f} s)", status=status
+                    self.name, f"rate limited (retry after {min(wait, 1e6):.0f} s)", status=status
                 )
             log.info("%s: %s for %s; retry %d in %.2fs", self.name, reason, path, attempt + 1, wait)
             attempt += 1
             await self.sleep(wait)
 
+    def unexpected(self, path: str) -> SourceError:
+        """A 200 whose JSON is not the shape this API documents: a failure, not "unknown"."""
+        log.warning("%s: unexpected response shape for %s", self.name, path)
+        return SourceError(self.name, "unexpected response")
+
     async def get_json(self, path: str, params: Mapping[str, str] | None = None) -> Any | None:
         """GET ``path`` and decode JSON; ``None`` on 404; ``SourceError`` on anything unusable."""
-        response = await self._request(path, params)
-        if response is None:
+        answer = await self._request(path, params)
+        if answer is None:
             return None
         try:
-            return response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            log.warning("%s: malformed JSON for %s: %s", self.name, path, exc)
+            value = parse_json(answer[1], max_depth=self.max_depth)
+        except (ValueError, UnicodeDecodeError, LookupError, RecursionError) as exc:
+            log.warning("%s: malformed JSON for %s: %s", self.name, path, str(exc)[:200])
             raise SourceError(self.name, "malformed JSON") from exc
+        if value is None:  # a 200 with `null` is not "unknown": that is what 404 says
+            raise self.unexpected(path)
+        return value
 
     async def get_text(self, path: str, params: Mapping[str, str] | None = None) -> str | None:
         """GET ``path`` as text (the arXiv Atom feed); ``None`` on 404."""
-        response = await self._request(path, params)
-        return None if response is None else response.text
+        answer = await self._request(path, params)
+        return None if answer is None else _decode_text(answer[1], answer[0])

@@ -153,6 +153,8 @@ def parse_work(data: dict[str, Any]) -> SourceRecord:
 
 async def fetch_work(up: Upstream, doi: str) -> SourceRecord | None:
     data = await up.get_json(f"/works/{c.quote_doi(doi)}")
-    if not isinstance(data, dict) or not isinstance(data.get("message"), dict):
+    if data is None:
         return None
+    if not isinstance(data, dict) or not isinstance(data.get("message"), dict):
+        raise up.unexpected("/works/…")
     return parse_work(data)

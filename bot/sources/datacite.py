@@ -127,6 +127,8 @@ def parse_doi(data: dict[str, Any]) -> SourceRecord:
 
 async def fetch_doi(up: Upstream, doi: str) -> SourceRecord | None:
     data = await up.get_json(f"/dois/{c.quote_doi(doi)}")
-    if not isinstance(data, dict) or not isinstance(data.get("data"), dict):
+    if data is None:
         return None
+    if not isinstance(data, dict) or not isinstance(data.get("data"), dict):
+        raise up.unexpected("/dois/…")
     return parse_doi(data)

@@ -152,7 +152,11 @@ async def fetch_work(up: Upstream, key: str) -> SourceRecord | None:
     # request used, so a server replaying those recordings answers it too.
     ident = f"https://doi.org/{c.quote_doi(value)}" if scheme == "doi" else f"{scheme}:{value}"
     data = await up.get_json(f"/works/{ident}")
-    return parse_work(data) if isinstance(data, dict) and data.get("id") else None
+    if data is None:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+        raise up.unexpected("/works/…")
+    return parse_work(data)
 
 
 async def list_works(
@@ -163,8 +167,10 @@ async def list_works(
     if sort:
         params["sort"] = sort
     data = await up.get_json("/works", params)
-    if not isinstance(data, dict):
+    if data is None:
         return [], None
+    if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+        raise up.unexpected("/works")
     meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
     return parse_list(data), c.as_int(meta.get("count"))
 
@@ -173,4 +179,8 @@ async def search_title(up: Upstream, title: str, *, limit: int = 5) -> list[Sour
     """Title search, best match first. Commas and pipes would split OpenAlex's filter syntax."""
     query = " ".join(title.replace(",", " ").replace("|", " ").split())
     data = await up.get_json("/works", {"filter": f"title.search:{query}", "per-page": str(limit)})
-    return parse_list(data) if isinstance(data, dict) else []
+    if data is None:
+        return []
+    if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+        raise up.unexpected("/works")
+    return parse_list(data)

@@ -103,6 +103,8 @@ async def fetch_paper(up: Upstream, doi: str) -> SourceRecord | None:
             f"/graph/v1/paper/DOI:{c.quote_doi(doi)}",
             {"fields": FIELDS.replace("tldr,", "")},
         )
-    if not isinstance(data, dict) or not data.get("paperId"):
+    if data is None:
         return None
+    if not isinstance(data, dict) or not isinstance(data.get("paperId"), str):
+        raise up.unexpected("/graph/v1/paper/…")
     return parse_paper(data)

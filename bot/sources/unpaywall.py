@@ -86,6 +86,8 @@ def parse_work(data: dict[str, Any]) -> SourceRecord:
 
 async def fetch_work(up: Upstream, doi: str) -> SourceRecord | None:
     data = await up.get_json(f"/v2/{c.quote_doi(doi)}")
-    if not isinstance(data, dict) or data.get("error") or not data.get("doi"):
+    if data is None:
         return None
+    if not isinstance(data, dict) or data.get("error") or not isinstance(data.get("doi"), str):
+        raise up.unexpected("/v2/…")
     return parse_work(data)

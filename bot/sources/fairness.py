@@ -1,0 +1,180 @@
+"""Fair shares of each upstream's rate budget: servers and users round-robin, bulk work last.
+
+Every upstream has one ``FairLimiter``: a token bucket (``rate`` per second, bursts of
+``burst``) and a cap on concurrent requests, as each API's etiquette asks. Who is asking comes
+from a context variable, ``REQUESTER``, set once per Discord interaction (and inherited by the
+tasks it starts, so single-flight lookups and late sources count for whoever started them):
+
+* waiting requests are served **round-robin by server, then by user within a server**, so one
+  member's burst of 500 lookups costs another server's lookup at most one turn per server;
+* **bulk work** (imports, neighbourhood fills, background refreshes) waits until no
+  interactive request is waiting.
+
+The limiter does no I/O and knows nothing of Discord; it is tested with a fake clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
+
+INTERACTIVE, BULK = 0, 1
+
+
+@dataclass(frozen=True, slots=True)
+class Requester:
+    """Who a request is for: a server (``g123``, ``dm``, ``cli``) and a user within it."""
+
+    server: str = "local"
+    user: str = "local"
+    priority: int = INTERACTIVE
+
+
+# Requester is frozen, so sharing one default instance is safe.
+REQUESTER: ContextVar[Requester] = ContextVar("litbot_requester", default=Requester())  # noqa: B039
+
+
+def current_requester() -> Requester:
+    return REQUESTER.get()
+
+
+@contextlib.contextmanager
+def acting_for(server: str, user: str, *, priority: int = INTERACTIVE) -> Iterator[Requester]:
+    """Requests made inside count against ``server``/``user``."""
+    requester = Requester(server, user, priority)
+    token = REQUESTER.set(requester)
+    try:
+        yield requester
+    finally:
+        REQUESTER.reset(token)
+
+
+@contextlib.contextmanager
+def bulk_work() -> Iterator[Requester]:
+    """Requests made inside are bulk work of the current requester (imports, fills)."""
+    requester = replace(REQUESTER.get(), priority=BULK)
+    token = REQUESTER.set(requester)
+    try:
+        yield requester
+    finally:
+        REQUESTER.reset(token)
+
+
+class FairLimiter:
+    """Token bucket plus concurrency cap, granting waiters fairly (see the module docstring)."""
+
+    def __init__(
+        self,
+        rate: float,
+        *,
+        burst: int | None = None,
+        concurrency: int = 10,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.rate = rate
+        self.capacity = float(burst if burst is not None else max(1, int(rate)))
+        self.concurrency = concurrency
+        self.tokens = self.capacity
+        self.active = 0
+        self._clock = clock
+        self._updated = clock()
+        # priority → server → user → waiting futures; OrderedDicts rotate for round-robin.
+        self._queues: tuple[OrderedDict[str, OrderedDict[str, deque[asyncio.Future[None]]]], ...]
+        self._queues = (OrderedDict(), OrderedDict())
+        self._timer: asyncio.TimerHandle | None = None
+        self.granted: dict[str, int] = {}  # per server, for tests and the benchmark
+
+    # -- accounting -------------------------------------------------------------------------
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self.tokens = min(self.capacity, self.tokens + (now - self._updated) * self.rate)
+        self._updated = now
+
+    def waiting(self) -> int:
+        return sum(
+            len(q) for level in self._queues for users in level.values() for q in users.values()
+        )
+
+    def _grant(self, requester: Requester) -> None:
+        self.tokens -= 1
+        self.active += 1
+        self.granted[requester.server] = self.granted.get(requester.server, 0) + 1
+
+    # -- the queue --------------------------------------------------------------------------
+
+    def _next(self) -> tuple[asyncio.Future[None], Requester] | None:
+        """The next waiter: highest priority, then round-robin by server, then by user."""
+        for priority, servers in enumerate(self._queues):
+            while servers:
+                server, users = next(iter(servers.items()))
+                user, queue = next(iter(users.items()))
+                while queue and queue[0].done():  # cancelled while waiting
+                    queue.popleft()
+                if not queue:
+                    del users[user]
+                    if not users:
+                        del servers[server]
+                    continue
+                future = queue.popleft()
+                if queue:
+                    users.move_to_end(user)
+                else:
+                    del users[user]
+                if users:
+                    servers.move_to_end(server)
+                else:
+                    del servers[server]
+                return future, Requester(server, user, priority)
+        return None
+
+    def _pump(self) -> None:
+        while self.active < self.concurrency:
+            self._refill()
+            if self.tokens < 1:
+                if self._timer is None and self.waiting():
+                    delay = (1 - self.tokens) / self.rate
+                    self._timer = asyncio.get_running_loop().call_later(delay, self._on_timer)
+                return
+            chosen = self._next()
+            if chosen is None:
+                return
+            future, requester = chosen
+            self._grant(requester)
+            future.set_result(None)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._pump()
+
+    # -- the interface ----------------------------------------------------------------------
+
+    async def acquire(self, *_: object) -> None:
+        """Wait for a token and a slot, in fair order; ``release()`` afterwards."""
+        requester = REQUESTER.get()
+        if not self.waiting() and self.active < self.concurrency:
+            self._refill()
+            if self.tokens >= 1:
+                self._grant(requester)
+                return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        users = self._queues[min(requester.priority, BULK)].setdefault(
+            requester.server, OrderedDict()
+        )
+        users.setdefault(requester.user, deque()).append(future)
+        self._pump()
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.release()  # granted, but the caller went away before using it
+            raise
+
+    def release(self) -> None:
+        self.active -= 1
+        self._pump()

@@ -1,0 +1,232 @@
+"""Every fault an upstream can serve, per source, through real sockets and the real client.
+
+The faulty source is pointed at ``tests.fakes.faults`` on 127.0.0.1, the others at the replay
+server; the lookup must degrade only the faulty source (or, with every source faulty, fail with
+``UpstreamError``), within the configured deadline, whatever the fault.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+
+import httpx
+import pytest
+
+from bot.errors import UpstreamError
+from bot.models import Identifier, IdKind
+from bot.papers import PaperService
+from bot.settings import Settings
+from bot.sources import build_upstreams, make_client
+from bot.sources._http import (
+    MAX_JSON_DEPTH,
+    SourceError,
+    Upstream,
+    parse_json,
+    parse_retry_after,
+    read_body,
+)
+from bot.sources.fairness import FairLimiter
+from bot.storage.database import open_database
+from bot.storage.works import WorkCache
+from tests.conftest import SYNTHETIC
+from tests.fakes.faults import FAULTS, FaultServer
+from tests.fakes.upstreams import FIXTURES, SETTING, UpstreamServer
+from tests.upstream_mock import MockUpstreams
+
+# Known to Crossref, OpenAlex, Unpaywall and Semantic Scholar in the recorded fixtures.
+CROSSREF_DOI = "10.1016/j.addr.2015.01.008"
+# A DataCite DOI (an arXiv preprint): OpenAlex, DataCite, Semantic Scholar.
+DATACITE_DOI = "10.48550/arxiv.2311.16162"
+SOURCES = ("openalex", "crossref", "unpaywall", "s2", "datacite")
+DEADLINE = 0.6
+
+
+@pytest.fixture(scope="module")
+def faults():
+    server = FaultServer().start_in_thread()
+    yield server
+    server.stop_thread()
+
+
+@pytest.fixture
+async def replay():
+    world = MockUpstreams(FIXTURES)
+    world.add("openalex", "10.1186/s12943-023-01737-7", SYNTHETIC / "openalex-seed.json")
+    async with UpstreamServer(world) as running:
+        yield running
+
+
+def settings_for(tmp_path, env: dict[str, str]) -> Settings:
+    return Settings(
+        _env_file=None,
+        **env,
+        LITBOT_DB=str(tmp_path / "hostile.sqlite3"),
+        LITBOT_HTTP_TIMEOUT=str(DEADLINE),
+        LITBOT_HTTP_RETRIES="1",
+        LITBOT_MAX_RETRY_WAIT="0.2",
+    )
+
+
+async def lookup(tmp_path, env: dict[str, str], doi: str, name: str):
+    """One cold lookup in a fresh world: ``(work or error, service)``."""
+    folder = tmp_path / name
+    folder.mkdir()
+    settings = settings_for(folder, env)
+    db = await open_database(settings.db_path)
+    try:
+        async with make_client(settings) as client:
+            service = PaperService(build_upstreams(settings, client), WorkCache(db), late_grace=0.2)
+            try:
+                result = await asyncio.wait_for(
+                    service.lookup(Identifier(IdKind.DOI, doi, doi)), 20
+                )
+            except UpstreamError as error:
+                result = error
+            await asyncio.wait_for(service.drain(), 20)  # late sources end too
+            return result
+    finally:
+        await db.close()
+
+
+def doi_for(source: str) -> str:
+    return DATACITE_DOI if source == "datacite" else CROSSREF_DOI
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+async def test_one_faulty_source_degrades_only_itself(fault, faults, replay, tmp_path):
+    healthy = {
+        doi: set((await lookup(tmp_path, replay.env, doi, f"healthy-{i}")).sources)
+        for i, doi in enumerate((CROSSREF_DOI, DATACITE_DOI))
+    }
+    assert healthy[CROSSREF_DOI] == {"openalex", "crossref", "unpaywall", "s2"}
+    assert healthy[DATACITE_DOI] == {"datacite"}
+
+    async def one(source: str, doi: str):
+        env = dict(replay.env)
+        env[SETTING[source]] = faults.url(fault)
+        return source, doi, await lookup(tmp_path, env, doi, f"{source}-{doi.replace('/', '_')}")
+
+    runs = [(s, CROSSREF_DOI) for s in SOURCES if s != "datacite"]
+    runs += [("datacite", DATACITE_DOI), ("openalex", DATACITE_DOI), ("s2", DATACITE_DOI)]
+    for source, doi, work in await asyncio.gather(*(one(s, d) for s, d in runs)):
+        where = f"{fault} at {source} for {doi}"
+        if not healthy[doi] - {source}:  # the faulty source was the only one to know it
+            assert isinstance(work, UpstreamError), f"{where}: {work!r}"
+            continue
+        assert not isinstance(work, Exception), f"{where} failed the card: {work}"
+        assert source not in work.sources, f"{where}: its junk reached the card"
+        assert set(work.sources) == healthy[doi] - {source}, where
+        assert work.title, f"{where}: the healthy sources' card has no title"
+        if source != "s2":  # Semantic Scholar is late: the card does not wait to see it fail
+            assert source in work.missing, f"{where} not named as failed"
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+async def test_every_source_faulty_is_an_upstream_error(fault, faults, tmp_path):
+    env = {SETTING[s]: faults.url(fault) for s in SOURCES}
+    for doi in (CROSSREF_DOI, DATACITE_DOI):
+        result = await lookup(tmp_path, env, doi, doi.replace("/", "_"))
+        assert isinstance(result, UpstreamError), f"{fault}: {result!r}"
+
+
+# -- the bounded reader, unit by unit ---------------------------------------------------------
+
+
+def test_json_depth_limit_counts_before_parsing():
+    with pytest.raises(ValueError):
+        parse_json(b"[" * 100_000)
+    with pytest.raises(ValueError):
+        parse_json(b'{"a":' * (MAX_JSON_DEPTH + 1) + b"1" + b"}" * (MAX_JSON_DEPTH + 1))
+    ok = b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH
+    assert parse_json(ok) is not None
+    # brackets inside strings are text, not nesting
+    assert parse_json(json.dumps({"t": "[" * 10_000}).encode()) == {"t": "[" * 10_000}
+    assert parse_json(b'{"t": "a\\"[[["}') == {"t": 'a"[[['}
+
+
+def test_non_utf8_json_is_malformed():
+    with pytest.raises(UnicodeDecodeError):
+        parse_json('{"t": "caf\u00e9"}'.encode("latin-1"))
+    assert parse_json('\ufeff{"t": "é"}'.encode("utf-8")) == {"t": "é"}
+    assert parse_json('{"t": "é"}'.encode("utf-16")) == {"t": "é"}
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("3", 3.0), ("0.5", 0.5), ("-4", 0.0), ("nan", None), ("soon", None), ("", None)],
+)
+def test_retry_after_seconds(value, seconds):
+    assert parse_retry_after(value) == seconds
+
+
+def test_retry_after_http_date():
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412490.0) == 0.0
+    assert parse_retry_after("Wed, 99 Foo 99999 99:99:99 GMT") is None
+
+
+def _response(body: bytes, **headers: str) -> httpx.Response:
+    async def stream():
+        for i in range(0, len(body), 1000):
+            yield body[i : i + 1000]
+
+    return httpx.Response(200, headers=headers, stream=_Stream(stream()))
+
+
+class _Stream(httpx.AsyncByteStream):
+    def __init__(self, agen) -> None:
+        self.agen = agen
+
+    async def __aiter__(self):
+        async for chunk in self.agen:
+            yield chunk
+
+
+async def test_body_cap_holds_after_decompression():
+    body = gzip.compress(b"0" * 100_000)
+    assert len(await read_body(_response(body, **{"content-encoding": "gzip"}), 100_000)) == 100_000
+    with pytest.raises(Exception, match="exceeds"):
+        await read_body(_response(body, **{"content-encoding": "gzip"}), 99_999)
+    with pytest.raises(Exception, match="exceeds"):
+        await read_body(_response(b"x" * 10, **{"content-length": "10000000"}), 1000)
+    with pytest.raises(Exception, match="exceeds"):
+        await read_body(_response(b"x" * 5000), 1000)
+    with pytest.raises(Exception, match="encoding"):
+        await read_body(_response(b"x", **{"content-encoding": "br"}), 1000)
+
+
+async def test_truncated_gzip_is_an_error():
+    body = gzip.compress(b"0" * 100_000)[:-20]
+    with pytest.raises(Exception, match="truncated"):
+        await read_body(_response(body, **{"content-encoding": "gzip"}), 1_000_000)
+
+
+async def test_redirects_are_followed_a_bounded_number_of_times_and_drop_keys(replay):
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.host == "api.test":
+            return httpx.Response(302, headers={"Location": "http://elsewhere.test/x"})
+        return httpx.Response(200, json={"ok": True})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        up = Upstream(
+            client, "api", "http://api.test", FairLimiter(100), headers={"x-api-key": "secret"}
+        )
+        assert await up.get_json("/a") == {"ok": True}
+    assert seen[0].headers["x-api-key"] == "secret"
+    assert "x-api-key" not in seen[1].headers  # the key does not follow a redirect off-host
+
+    def loop(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(302, headers={"Location": str(request.url)})
+
+    seen.clear()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(loop)) as client:
+        up = Upstream(client, "api", "http://api.test", FairLimiter(100))
+        with pytest.raises(SourceError, match="redirects"):
+            await up.get_json("/a")
+    assert len(seen) == 6  # the request and five redirects, then it stops
