@@ -36,6 +36,9 @@ PARTIAL_TTL_SECONDS = 0.0
 # late answer arrives.
 LATE_SOURCES = frozenset({"s2"})
 LATE_GRACE_SECONDS = 1.0
+# When no core source knows the work, only a late source could: it gets a longer, still fixed
+# wait, so "not found" never waits on Semantic Scholar's queue without a bound.
+LATE_UNKNOWN_SECONDS = 3.0
 
 
 class SingleFlight:
@@ -77,6 +80,7 @@ class PaperService:
         ttl_seconds: float = 7 * 24 * 3600,
         summarise: Callable[[str | None, str | None], Any] | None = None,
         late_grace: float = LATE_GRACE_SECONDS,
+        late_unknown: float = LATE_UNKNOWN_SECONDS,
     ) -> None:
         self.up = upstreams
         self.cache = cache
@@ -86,6 +90,7 @@ class PaperService:
         self._fetches = SingleFlight()
         self._background: set[asyncio.Future[None]] = set()
         self.late_grace = late_grace
+        self.late_unknown = late_unknown
 
     async def lookup(self, ident: Identifier, *, extras: bool = True) -> Work:
         """The merged work for ``ident``: cached when fresh, else fetched from every source.
@@ -219,7 +224,11 @@ class PaperService:
         if late:
             # Extras (the TL;DR) get a short grace period, unless nothing else knew the work.
             known = any(t.result().record for t in core) or bool(seed)
-            await asyncio.wait(late, timeout=self.late_grace if known else None)
+            # A queue at Semantic Scholar (1 request/s) means our request waits there too:
+            # the card does not wait for it (the late answer still refreshes the cache).
+            busy = "s2" in tasks and self.up.s2.limiter.waiting() > 0
+            grace = 0.0 if busy and known else self.late_grace
+            await asyncio.wait(late, timeout=grace if known else self.late_unknown)
         pending = {s: t for s, t in tasks.items() if not t.done()}
         outcomes = [t.result() for t in tasks.values() if t.done()]
         records = dict(seed)
@@ -235,6 +244,15 @@ class PaperService:
                 failed["datacite"] = outcome.error
 
         if not records:
+            if pending:
+                # A late source may still know it: keep asking in the background and cache
+                # its answer, so asking again shows the card.
+                self._spawn(self._complete_late(doi, ident, records, failed, pending))
+                names = ", ".join(SOURCE_LABELS.get(s, s) for s in sorted(pending))
+                raise NotFound(
+                    f"No source knows {ident} yet ({names} has not answered); "
+                    "try again in a minute."
+                )
             if failed:
                 names = ", ".join(SOURCE_LABELS.get(s, s) for s in sorted(failed))
                 raise UpstreamError(
@@ -282,6 +300,8 @@ class PaperService:
         outcomes = await asyncio.gather(*pending.values())
         records = {**records, **{o.source: o.record for o in outcomes if o.record}}
         failed = {**failed, **{o.source: o.error for o in outcomes if o.error}}
+        if not records:
+            return
         work = self._build(doi, records, failed)
         ttl = PARTIAL_TTL_SECONDS if failed else self.ttl_seconds
         await self.cache.put(work, [ident.key], ttl_seconds=ttl)
