@@ -74,6 +74,16 @@ def as_str(value: Any) -> str | None:
     return clean_text(str(value))
 
 
+# ATLAS and CMS papers list ~3,000 authors; beyond this a list is an attack or an error, and
+# parsing it would hold the event loop for seconds.
+MAX_AUTHORS = 5000
+
+
+def items(value: Any, limit: int = MAX_AUTHORS) -> list[Any]:
+    """A JSON array's first ``limit`` items; anything that is not an array has none."""
+    return value[:limit] if isinstance(value, list) else []
+
+
 def first(value: Any) -> Any:
     """Crossref wraps titles and container titles in lists."""
     if isinstance(value, list):

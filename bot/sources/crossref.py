@@ -85,7 +85,7 @@ def parse_work(data: dict[str, Any]) -> SourceRecord:
     """A Crossref ``/works/{doi}`` body (envelope or bare message) → ``SourceRecord``."""
     message = data.get("message") if isinstance(data.get("message"), dict) else data
     authors = []
-    for person in message.get("author") or ():
+    for person in c.items(message.get("author")):
         if not isinstance(person, dict):
             continue
         author = c.author_from_parts(

@@ -39,7 +39,7 @@ def parse_doi(data: dict[str, Any]) -> SourceRecord:
     """A DataCite ``/dois/{doi}`` body → ``SourceRecord``."""
     attrs = (data.get("data") or {}).get("attributes") or {}
     authors = []
-    for person in attrs.get("creators") or ():
+    for person in c.items(attrs.get("creators")):
         if not isinstance(person, dict):
             continue
         if person.get("nameType") == "Organizational" or not (

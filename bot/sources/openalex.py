@@ -82,7 +82,7 @@ def parse_work(data: dict[str, Any]) -> SourceRecord:
     oa = data.get("open_access") if isinstance(data.get("open_access"), dict) else {}
 
     authors = []
-    for authorship in data.get("authorships") or ():
+    for authorship in c.items(data.get("authorships")):
         person = authorship.get("author") or {}
         author = c.author_from_display(
             person.get("display_name") or authorship.get("raw_author_name"), person.get("orcid")

@@ -60,7 +60,7 @@ def parse_paper(data: dict[str, Any]) -> SourceRecord:
         a
         for a in (
             c.author_from_display(p.get("name"))
-            for p in data.get("authors") or ()
+            for p in c.items(data.get("authors"))
             if isinstance(p, dict)
         )
         if a

@@ -44,7 +44,7 @@ def _location(data: Any) -> Location | None:
 
 def _authors(z_authors: Any) -> tuple:
     out = []
-    for person in z_authors or ():
+    for person in c.items(z_authors):
         if not isinstance(person, dict):
             continue
         if "raw_author_name" in person:  # 2025+: OpenAlex-style authorships
