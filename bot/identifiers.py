@@ -85,6 +85,7 @@ _DOI_START = re.compile(r"(?<![\w.])10\.\d{4,9}(?:\.\d+)*(?:/|%2F)", re.IGNORECA
 # A complete, cleaned DOI: the suffix is any run of non-space characters (ISO 26324 allows any
 # printable Unicode; Crossref's stricter pattern misses SICIs and early Wiley DOIs).
 _DOI_FULL = re.compile(r"10\.\d{4,9}(?:\.\d+)*/\S+")
+_DOI_HEAD = re.compile(r"10\.\d{4,9}(?:\.\d+)*/")  # _DOI_FULL without its suffix
 # Input that starts like a DOI but may be incomplete ("10.1234", "10.12/abc", "10.1186/").
 _DOI_LIKE = re.compile(r"^10\.\d+(?:[./]|$)")
 # "doi:10.…", "DOI: 10.…", "doi 10.…", "info:doi/10.…", "urn:doi:10.…".
@@ -211,14 +212,20 @@ _ARXIV_IN_TEXT = re.compile(
     + r"(?![\w/-]|\.\d)",
     re.IGNORECASE,
 )
+# "\s*(?::\s*)?", not "\s*:?\s*": two adjacent \s* backtrack quadratically on a long run of
+# spaces that ends in no digit ("PMID" + 20,000 spaces took seconds).
 _PMID_IN_TEXT = re.compile(
-    r"(?:\bPMID\s*:?\s*|\bpubmed\s*:\s*|pubmed\.ncbi\.nlm\.nih\.gov/|ncbi\.nlm\.nih\.gov/pubmed/"
+    r"(?:\bPMID\s*(?::\s*)?|\bpubmed\s*:\s*|pubmed\.ncbi\.nlm\.nih\.gov/|ncbi\.nlm\.nih\.gov/pubmed/"
     r"|europepmc\.org/(?:abstract|article)/MED/)(?P<pmid>\d{1,8})(?!\d)",
     re.IGNORECASE,
 )
 _SPACE = re.compile(r"\s")
+# Candidate DOIs tried per whitespace-delimited token of running text. Each try reads the whole
+# token, so a token such as "10.1234/" × 100,000 would otherwise cost quadratic time; a real
+# token holds one DOI, or a few in a link's query string.
+_MAX_DOI_STARTS_PER_TOKEN = 16
 _PMCID_IN_TEXT = re.compile(
-    r"(?:\bPMCID\s*:?\s*(?:PMC)?|(?<!\w)PMC)(?P<digits>\d{1,9})(?!\w)", re.IGNORECASE
+    r"(?:\bPMCID\s*(?::\s*)?(?:PMC)?|(?<!\w)PMC)(?P<digits>\d{1,9})(?!\w)", re.IGNORECASE
 )
 
 
@@ -497,17 +504,27 @@ def _clean_doi(candidate: str, context: _DoiContext) -> str | None:
 
 
 def _strip_view_suffixes(candidate: str) -> str:
-    """Drop trailing view pages (``/full``, ``/pdf``, ``.pdf``…) and slashes from a link path."""
+    """Drop trailing view pages (``/full``, ``/pdf``, ``.pdf``…) and slashes from a link path.
+
+    A suffix goes only when what remains is still a whole DOI (``10.1234/full`` keeps its
+    ``/full``). Works on an end index, so a path of many suffixes costs linear time.
+    """
+    head = _DOI_HEAD.match(candidate)
+    # What is left is a DOI (_DOI_FULL) when it is longer than the head and has no space.
+    shortest = head.end() + 1 if head else len(candidate) + 1
+    longest = _SPACE.search(candidate, head.end()) if head else None
+    longest_end = longest.start() if longest else len(candidate)
+    end = len(candidate)
     while True:
-        stripped = candidate.rstrip("/")
-        lowered = stripped.lower()
+        while end and candidate[end - 1] == "/":
+            end -= 1
         for suffix in _VIEW_SUFFIXES:
-            if lowered.endswith(suffix) and _DOI_FULL.fullmatch(stripped[: -len(suffix)]):
-                stripped = stripped[: -len(suffix)]
+            cut = end - len(suffix)
+            if shortest <= cut <= longest_end and candidate[cut:end].lower() == suffix:
+                end = cut
                 break
-        if stripped == candidate:
-            return candidate
-        candidate = stripped
+        else:
+            return candidate[:end]
 
 
 # --- arXiv, PubMed helpers --------------------------------------------------------------------
@@ -571,10 +588,14 @@ def _scan(text: str) -> list[tuple[int, int, Identifier]]:
 
 
 def _scan_all(text: str) -> Iterator[tuple[int, int, Identifier]]:
+    token_start = end = tried = 0
     for match in _DOI_START.finditer(text):
         start = match.start()
-        token_start = _token_start(text, start)
-        end = _token_end(text, start)
+        if start >= end:  # the first candidate in a new token
+            token_start, end, tried = _token_start(text, start), _token_end(text, start), 0
+        tried += 1
+        if tried > _MAX_DOI_STARTS_PER_TOKEN:
+            continue
         value = _clean_doi(text[start:end], _doi_context(text[token_start:start]))
         if value is not None:
             yield start, end, Identifier(IdKind.DOI, value, raw=_trim_tail(text[start:end]))
@@ -648,15 +669,22 @@ def _query(text: str) -> _Query:
 def _trim_tail(token: str) -> str:
     """Strip trailing sentence punctuation, quotes, Markdown and unbalanced closing brackets,
     keeping brackets balanced inside the token (SICI DOIs: …(2006)87[2832:tiopma]2.0.co;2)."""
-    while token:
-        last = token[-1]
+    end = len(token)
+    counts: dict[str, int] | None = None  # brackets in token[:end], counted once when needed
+    while end:
+        last = token[end - 1]
         if last in _TRAILING_PUNCTUATION or last in _TRAILING_NOISE:
-            token = token[:-1]
-        elif last in _BRACKETS and token.count(last) > token.count(_BRACKETS[last]):
-            token = token[:-1]
-        else:
+            end -= 1
+            continue
+        if last not in _BRACKETS:
             break
-    return token
+        if counts is None:
+            counts = {c: token.count(c, 0, end) for c in (*_BRACKETS, *_BRACKETS.values())}
+        if counts[last] <= counts[_BRACKETS[last]]:
+            break
+        counts[last] -= 1
+        end -= 1
+    return token[:end]
 
 
 def _has_space(text: str) -> bool:

@@ -24,6 +24,11 @@ _SKIP = {"annotation", "annotation-xml", "script", "style", "mml:annotation"}
 _HEADINGS = re.compile(r"^(abstract|summary|graphical abstract)\s*[:.]?\s*", re.IGNORECASE)
 # PDF-extracted names spell "í" as dotless i + combining acute (OpenAlex: "Martı́n").
 _DOTLESS_I_MARK = re.compile("\u0131([\u0300-\u036f])")
+# Rounds of clean_text: each peels one level of markup or escaping ("&amp;amp;lt;b&amp;amp;gt;"
+# needs four); real records need at most three. Later rounds only let normalisation settle.
+MAX_CLEAN_ROUNDS = 6
+_SETTLE_ROUNDS = 4
+_MARKUP_CHARS = re.compile("[<>&]")
 _TAG = re.compile(r"</?[A-Za-z][\w:.-]*(?:\s[^<>]*)?/?>")
 _ENTITY = re.compile(r"&(#\d+|#x[0-9a-fA-F]+|[a-zA-Z][a-zA-Z0-9]{1,31});")
 _BRACKET_SPACE = (
@@ -93,13 +98,25 @@ def _strip_markup(text: str) -> str:
     if "<" not in text:
         return html.unescape(text)
     parser = _Extractor()
-    parser.feed(text)
-    parser.close()
-    return "".join(parser.parts)
+    try:
+        parser.feed(text)
+        parser.close()
+    except AssertionError:
+        # html.parser asserts on some malformed declarations ("<![foo[" is "unknown status
+        # keyword"): drop the tags by pattern instead.
+        return html.unescape(_TAG.sub(" ", text))
+    stripped = "".join(parser.parts)
+    if stripped == text:
+        # The parser kept what looks like tags as text (after an unterminated "<!--" it
+        # passes the rest through): drop them by pattern, so no tag survives cleaning.
+        return html.unescape(_TAG.sub(" ", text))
+    return stripped
 
 
 def _drop_invisible(text: str) -> str:
     """Remove replacement characters, controls and format characters (keep newlines, tabs)."""
+    if "\ufffd" not in text and text.replace("\n", " ").replace("\t", " ").isprintable():
+        return text  # the usual case, checked in C: no Cc/Cf/Cs/Co/Cn (nor Zl/Zp/Zs) at all
     out = []
     for ch in text:
         if ch in "\n\t":
@@ -119,22 +136,34 @@ def _drop_invisible(text: str) -> str:
 def clean_text(text: str | None, *, multiline: bool = False) -> str | None:
     """Untrusted upstream text → plain, NFC-normalised text; ``None`` when nothing is left.
 
-    Tags (HTML, JATS, MathML) become text; entities are decoded (twice at most, for the
-    double-escaped ``&amp;amp;`` some publishers deposit); replacement and control characters
-    are dropped; whitespace is collapsed. With ``multiline`` paragraph breaks survive as a
-    blank line, otherwise the result is one line.
+    Tags (HTML, JATS, MathML) become text; entities are decoded, including the multiply
+    escaped ``&amp;amp;lt;i&amp;amp;gt;`` some publishers deposit; replacement and control
+    characters are dropped; whitespace is collapsed. With ``multiline`` paragraph breaks
+    survive as a blank line, otherwise the result is one line.
+
+    The result is a fixed point: ``clean_text(clean_text(x)) == clean_text(x)``. Each round
+    peels one level of markup or escaping; text still changing after ``MAX_CLEAN_ROUNDS``
+    rounds is nested deeper than any publisher's and so hostile: the characters that build
+    tags and entities (``< > &``) are dropped from it, which ends the rounds. Every round is
+    linear in the text, so the work is bounded whatever the input.
     """
     if text is None:
         return None
     value = str(text)
-    # Two rounds: some records escape their markup ("&lt;p&gt;"), which decodes into tags.
-    for _ in range(2):
-        if _TAG.search(value):
-            value = _strip_markup(value)
-        elif _ENTITY.search(value):
-            value = html.unescape(value)
-        else:
+    for rounds in range(MAX_CLEAN_ROUNDS + _SETTLE_ROUNDS):
+        cleaned = _clean_round(value, multiline)
+        if cleaned == value:
             break
+        value = cleaned if rounds < MAX_CLEAN_ROUNDS else _MARKUP_CHARS.sub("", cleaned)
+    return value or None
+
+
+def _clean_round(value: str, multiline: bool) -> str:
+    """One round of ``clean_text``: one level of markup or entities, then normalisation."""
+    if _TAG.search(value):
+        value = _strip_markup(value)  # decodes the entities in the text between tags too
+    elif _ENTITY.search(value):
+        value = html.unescape(value)
     value = _DOTLESS_I_MARK.sub(r"i\1", _drop_invisible(value))
     value = unicodedata.normalize("NFC", value)
     if multiline:
@@ -144,7 +173,7 @@ def clean_text(text: str | None, *, multiline: bool = False) -> str | None:
         value = " ".join(value.split())
     for pattern, repl in _BRACKET_SPACE:
         value = pattern.sub(repl, value)
-    return value or None
+    return value
 
 
 def clean_abstract(text: str | None) -> str | None:

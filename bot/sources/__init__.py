@@ -60,6 +60,7 @@ def build_upstreams(
             timeout=settings.http_timeout,
             retries=settings.http_retries,
             max_retry_wait=settings.max_retry_wait,
+            max_bytes=settings.http_max_bytes,
             sleep=sleep,
         )
 
