@@ -133,6 +133,9 @@ def _drop_invisible(text: str) -> str:
     return "".join(out)
 
 
+MAX_TEXT_CHARS = 200_000
+
+
 def clean_text(text: str | None, *, multiline: bool = False) -> str | None:
     """Untrusted upstream text → plain, NFC-normalised text; ``None`` when nothing is left.
 
@@ -149,7 +152,9 @@ def clean_text(text: str | None, *, multiline: bool = False) -> str | None:
     """
     if text is None:
         return None
-    value = str(text)
+    # The longest real abstracts (JATS with MathML) are tens of kilobytes; a longer field is
+    # junk or an attack, and cleaning it whole would hold the event loop for seconds.
+    value = str(text)[:MAX_TEXT_CHARS]
     for rounds in range(MAX_CLEAN_ROUNDS + _SETTLE_ROUNDS):
         cleaned = _clean_round(value, multiline)
         if cleaned == value:
