@@ -39,6 +39,7 @@ from citeproc.source.json import CiteProcJSON
 from pylatexenc.latexencode import UnicodeToLatexEncoder
 
 from bot.errors import LitError
+from bot.markdown import doi_address, escape, url_text
 from bot.models import Author, Work
 from bot.names import PARTICLES
 
@@ -1016,16 +1017,13 @@ _patch_citeproc()
 class _Markdown:
     """A citeproc-py formatter for Discord Markdown: ``*italic*``, ``**bold**``, no HTML.
 
-    Upstream text is escaped (``preformat``, applied to the data by ``_escape_item``) so a
-    title's ``*`` or ``_`` stays literal; the escapes are taken out of URLs again after
-    rendering (Discord links them verbatim).
+    Upstream text is made inert by ``bot.markdown.escape`` (``preformat``, applied to the data
+    by ``_escape_item``), the one escaper for Discord: a title's ``*``, ``[link](…)`` or
+    ``<@&1>`` stays literal, while the style's own ``*italic*`` is markup. DOIs and URLs go
+    through the URL policy instead (see ``_LINK_MARKS``).
     """
 
-    _special = re.compile(r"([\\*_~`|])")
-
-    @classmethod
-    def preformat(cls, text: Any) -> str:
-        return cls._special.sub(r"\\\1", str(text))
+    preformat = staticmethod(escape)
 
     @staticmethod
     def _wrap(marker: str) -> Any:
@@ -1139,29 +1137,51 @@ def format_bibliography(
             engine.style.root.formatter = plain_formatter
         order = list(bib.keys)
     by_key = dict(zip(order, rendered, strict=True))
-    return [_tidy(by_key[k], markup, engine) for k in (order if style_order else keys)]
+    by_item = dict(zip(keys, items, strict=True))
+    return [_tidy(by_key[k], markup, engine, by_item[k]) for k in (order if style_order else keys)]
 
 
 _VERBATIM = frozenset({"id", "type", "issued", "language"})
+# In Markdown, the DOI and URL travel through citeproc-py as private-use marks and are put back
+# by ``_put_links``: under the URL policy (``bot.markdown.url_text``), as a link Discord shows
+# whole, when the style prints them as a URL, escaped otherwise ("doi:10.…"), and inert text
+# when they fail the policy. Escaped data is never unescaped again.
+_DOI_MARK, _URL_MARK = "\ue010", "\ue011"
+_LINK_MARKS = {"DOI": _DOI_MARK, "URL": _URL_MARK}
+_MARKED = re.compile(r"(https?://(?:dx\.)?doi\.org/)?\ue010|\ue011")
 
 
 def _escape_item(item: dict[str, Any], markup: Markup) -> dict[str, Any]:
     """Upstream text made inert for the markup: Markdown specials or HTML characters."""
-    escape = (
-        _Markdown.preformat if markup == "markdown" else functools.partial(html.escape, quote=False)
-    )
+    escape_text = escape if markup == "markdown" else functools.partial(html.escape, quote=False)
 
     def inert(value: Any) -> Any:
         if isinstance(value, str):
-            return escape(value)
+            return escape_text(value)
         if isinstance(value, list):
             return [inert(v) for v in value]
         if isinstance(value, dict):
             return {k: inert(v) for k, v in value.items()}
         return value
 
-    verbatim = _VERBATIM | {"URL"} if markup == "markdown" else _VERBATIM  # Discord links it
-    return {k: v if k in verbatim else inert(v) for k, v in item.items()}
+    out = {k: v if k in _VERBATIM else inert(v) for k, v in item.items()}
+    if markup == "markdown":
+        out.update({k: mark for k, mark in _LINK_MARKS.items() if k in item})
+    return out
+
+
+def _put_links(text: str, item: dict[str, Any]) -> str:
+    """The DOI and URL marks of a Markdown entry replaced (see ``_LINK_MARKS``)."""
+    doi, url = str(item.get("DOI") or ""), str(item.get("URL") or "")
+
+    def put(match: re.Match[str]) -> str:
+        if match.group(0) == _URL_MARK:
+            return url_text(url) or escape(url)
+        if prefix := match.group(1):
+            return url_text(doi_address(doi, prefix)) or escape(prefix + doi)
+        return escape(doi)
+
+    return _MARKED.sub(put, text)
 
 
 def format_citation(work: Work, style: str, *, markup: Markup = "text") -> str:
@@ -1198,7 +1218,7 @@ def _suffix(n: int) -> str:
     return out
 
 
-def _tidy(text: str, markup: Markup, engine: _Engine) -> str:
+def _tidy(text: str, markup: Markup, engine: _Engine, item: dict[str, Any]) -> str:
     """Finish a rendered entry the way citeproc-js would (see _patch_citeproc for the rest)."""
     text = _BLANKS.sub(" ", text).strip()  # no-break spaces stay
     if engine.punctuation_in_quote:  # American style: “Title.” not “Title”.
@@ -1208,7 +1228,7 @@ def _tidy(text: str, markup: Markup, engine: _Engine) -> str:
     text = _merge_punctuation(text)
     text = _resolve_quotes(text, engine.quotes)
     if markup == "markdown":
-        text = _URL.sub(lambda m: m.group(0).replace("\\", ""), text)
+        text = _put_links(text, item)
         # "12. Zhou…" would become a Discord list item, "> " a quote: keep them literal
         text = _LINE_START.sub(lambda m: (m.group(1) or "") + "\\" + m.group(2), text)
     return text

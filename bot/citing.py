@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 Markup = Literal["markdown", "text"]
 DEFAULT_STYLE = "apa"
 # Bumped whenever the formatting code changes what it prints, so cached strings are redone.
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"  # 2: Markdown through bot.markdown (escaper, URL policy)
 INLINE_DIGESTS = 50
 
 FORMATS: dict[str, tuple[str, str, str]] = {

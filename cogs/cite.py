@@ -12,6 +12,7 @@ from bot import citations
 from bot.bot import NO_MENTIONS, LitBot
 from bot.citing import FORMATS, resolve_target, style_title
 from bot.errors import LitError, PermissionDenied
+from bot.markdown import escape
 from bot.models import Identifier
 from bot.ui.components import citation_message, file_stem
 from cogs.paper import IdentifierTransformer
@@ -95,7 +96,8 @@ class CiteCog(commands.Cog):
                 guild_id=guild_id, user_id=interaction.user.id
             )
             await interaction.response.send_message(
-                f"Default citation style for {scope}: **{style_title(current)}** (`{current}`).",
+                f"Default citation style for {scope}: **{escape(style_title(current))}** "
+                f"(`{current}`).",
                 ephemeral=True,
                 allowed_mentions=NO_MENTIONS,
             )
@@ -116,7 +118,8 @@ class CiteCog(commands.Cog):
         )
         shown = resolved or self.bot.cites.fallback_style
         await interaction.response.send_message(
-            f"Default citation style for {scope} is now **{style_title(shown)}** (`{shown}`).",
+            f"Default citation style for {scope} is now **{escape(style_title(shown))}** "
+            f"(`{shown}`).",
             ephemeral=guild_id is None,
             allowed_mentions=NO_MENTIONS,
         )

@@ -143,3 +143,39 @@ def test_terminal_card_is_readable():
     assert "Triose Phosphate Isomerase Deficiency" in text
     assert "https://doi.org/10.1371/journal.pone.0000030" in text
     assert "sources:" in text and "fetched:" in text
+
+
+def test_crafted_record_card_is_inert_and_links_only_through_the_policy():
+    from bot.sources import crossref as cr
+    from bot.sources import openalex as oa
+    from bot.sources import unpaywall as up
+    from tests.inert import payload_problems
+    from tests.synthetic import make_crafted
+
+    work = merge(
+        {
+            "crossref": cr.parse_work(make_crafted.crossref()),
+            "openalex": oa.parse_work(make_crafted.openalex()),
+            "unpaywall": up.parse_work(make_crafted.unpaywall()),
+        }
+    )
+    embed = render_card(work).to_dict()
+    payload = {"embeds": [embed], "allowed_mentions": {"parse": []}}
+    assert payload_problems(payload, hosts={"doi.org", "repo.example"}) == []
+    assert "\\<@&222222222222222222>" in embed["description"]
+    assert embed["url"] == "https://doi.org/10.5555/crafted_%281%29x"
+    assert dict(card_links(work)) == {
+        "Open copy (published)": "https://repo.example/files/crafted%281%29.pdf?v=%3C@&222222222222222222%3E%29",
+        "Publisher page": "https://doi.org/10.5555/crafted_%281%29x",
+    }
+
+
+def test_access_link_with_a_planted_masked_link_is_not_linked():
+    planted = "https://repo.example/x.pdf) [Verify your account](https://evil.example/phish"
+    work = dataclasses.replace(
+        real_work("addr-2015"),
+        access=Access("green", "cc-by", planted, "accepted", "unpaywall", read_at=planted),
+    )
+    access = next(f for f in render_card(work).to_dict()["fields"] if f["name"] == "Access")
+    assert "evil.example" not in access["value"] and "](" not in access["value"]
+    assert all("evil.example" not in url for _, url in card_links(work))

@@ -36,7 +36,7 @@ from bot.citations import (
 from bot.errors import LitError
 from bot.merge import merge
 from bot.models import Author, Work
-from bot.sources import crossref
+from bot.sources import crossref, openalex
 from scripts.make_goldens import RECORDS, STYLES, build_works, seed_work
 from tests.conftest import FIXTURES
 
@@ -648,3 +648,48 @@ def test_title_case(text, expected):
 )
 def test_smart_quotes(text, expected):
     assert citations._smart_quotes(text) == expected
+
+
+# --- hostile data ----------------------------------------------------------------------------
+
+
+def crafted_work() -> Work:
+    """The crafted record of tests/synthetic (every field hostile), merged as the bot does."""
+    from tests.synthetic.make_crafted import crossref as crafted_crossref
+    from tests.synthetic.make_crafted import openalex as crafted_openalex
+
+    return merge(
+        {
+            "crossref": crossref.parse_work(crafted_crossref()),
+            "openalex": openalex.parse_work(crafted_openalex()),
+        }
+    )
+
+
+@needs_fixtures
+@pytest.mark.parametrize(
+    "style", ["apa", "vancouver", "ieee", "nature", "modern-language-association", "harvard"]
+)
+def test_markdown_citation_of_a_crafted_record_is_inert(style):
+    from tests.inert import live
+
+    work = crafted_work()
+    text = format_citation(work, style, markup="markdown")
+    assert live(text, hosts={"doi.org"}) == []
+    assert r"\<@&222222222222222222>" in text and r"\[Verify your account\]" in text
+    # a printed DOI is whole: a doi.org link Discord keeps in one piece, or escaped text
+    if "10.5555/crafted" in text:
+        assert "https://doi.org/10.5555/crafted_(1)x" in text or r"10.5555/crafted\_(1)x" in text
+
+
+def test_markdown_url_fields_go_through_the_url_policy():
+    from tests.inert import live
+
+    planted = "https://repo.example/x.pdf) [Verify your account](https://evil.example/phish"
+    work = dataclasses.replace(seed_work(), doi=None, url=planted)
+    text = format_citation(work, "apa", markup="markdown")
+    assert live(text, hosts={"doi.org", "repo.example"}) == []
+    assert "https\\://repo.example/x.pdf) \\[Verify your account\\]" in text  # shown, not linked
+    ok = dataclasses.replace(work, url="https://repo.example/files/crafted(1).pdf?v=<@&1>)")
+    text = format_citation(ok, "apa", markup="markdown")
+    assert text.endswith("https://repo.example/files/crafted(1).pdf?v=%3C@&1%3E%29")

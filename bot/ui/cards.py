@@ -1,17 +1,18 @@
 """Work → Discord embed (the paper card). No I/O, no business rules: it only displays.
 
-Every string from upstream is Markdown-escaped and mention-neutralised, and the embed is built
-within Discord's limits (title 256, description 4096, field 1024, footer 2048, total 6000).
+Every string from upstream goes through ``bot.markdown.escape`` and every link through its URL
+policy (``safe_url``, ``doi_url``, ``link``); the embed is built within Discord's limits (title
+256, description 4096, field 1024, footer 2048, total 6000).
 """
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 import discord
 
 from bot.licences import licence_label
+from bot.markdown import doi_address, doi_url, escape, link, safe_url, url_text
 from bot.merge import SOURCE_LABELS
 from bot.models import WORK_TYPES, Author, Work
 from bot.text import plural, truncate
@@ -23,7 +24,6 @@ FOOTER_LIMIT = 2048
 TOTAL_LIMIT = 6000
 AUTHORS_SHOWN = 6  # more than this: the first five, "…", the last, and "et al."
 ABSTRACT_SHOWN = 1200  # the card shows the opening; the full abstract is one click away
-URL_LIMIT = 512  # link buttons refuse longer URLs
 
 STATUS_WORDS = {
     "gold": "Open access (gold)",
@@ -34,27 +34,6 @@ STATUS_WORDS = {
     "closed": "Citation only",
 }
 COLOURS = {"retracted": 0xD83C3E, "open": 0x2E8B57, "free": 0xC78C2C, "closed": 0x5865F2}
-
-
-# Characters that start Discord Markdown anywhere (emphasis, code, spoilers, masked links,
-# mentions/timestamps in <…>), and the ones that only count at the start of a line.
-_INLINE_MARKDOWN = re.compile(r"([\\*_~`|\[\]<])")
-_LINE_MARKDOWN = re.compile(r"(?m)^(\s*)(#{1,3}\s|>|-#?\s|[-+*]\s)")
-_NUMBERED_LIST = re.compile(r"(?m)^(\s*\d+)\.(\s)")
-
-
-def escape(text: str | None) -> str:
-    """Upstream text made inert for Discord: Markdown escaped, mentions neutralised.
-
-    (discord.utils.escape_markdown misses repeated patterns: one greedy masked-link match can
-    swallow a whole title and leave the emphasis inside it unescaped.)
-    """
-    if not text:
-        return ""
-    text = _INLINE_MARKDOWN.sub(r"\\\1", text)
-    text = _LINE_MARKDOWN.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
-    text = _NUMBERED_LIST.sub(r"\1\\.\2", text)
-    return discord.utils.escape_mentions(text)
 
 
 def author_line(authors: tuple[Author, ...], limit: int = AUTHORS_SHOWN) -> str:
@@ -137,7 +116,7 @@ def work_embed(
     """An embed about ``work``: its escaped title (or ``title``), linked to its DOI."""
     return discord.Embed(
         title=title if title is not None else truncate(escape(work.title), TITLE_LIMIT),
-        url=work.doi_url if work.doi_url and len(work.doi_url) <= 2048 else None,
+        url=doi_url(work.doi),
         colour=colour,
     )
 
@@ -157,9 +136,8 @@ def render_card(work: Work) -> discord.Embed:
 
     head: list[str] = []
     if work.retracted:
-        notice = (
-            f" Notice: https://doi.org/{work.retraction_notice}" if work.retraction_notice else ""
-        )
+        address = url_text(doi_address(work.retraction_notice)) if work.retraction_notice else None
+        notice = f" Notice: {address}" if address else ""
         via = source_name(work.provenance.get("retracted"))
         head.append(f"⚠️ **This work has been retracted** (via {via}).{notice}")
     head.append(escape(author_line(work.authors)))
@@ -187,11 +165,10 @@ def render_card(work: Work) -> discord.Embed:
     embed.description = truncate(description, DESCRIPTION_LIMIT)
 
     access = work.access
-    value = access_line(work)
-    if access.url and len(access.url) <= URL_LIMIT:
-        value += f"\n[Read the open copy]({access.url})"
-    elif access.read_at:
-        value += f"\n[Read at source →]({access.read_at})"
+    value = escape(access_line(work))
+    # a URL that fails the policy is not linked: the next one is tried, or none is shown
+    if read := link("Read the open copy", access.url) or link("Read at source →", access.read_at):
+        value += f"\n{read}"
     if access.reason:
         value += f"\n{escape(access.reason)}"
     embed.add_field(name="Access", value=truncate(value, FIELD_LIMIT), inline=False)
@@ -200,9 +177,9 @@ def render_card(work: Work) -> discord.Embed:
     if work.doi:
         ids.append(f"DOI {escape(work.doi)}")
     if work.pmid:
-        ids.append(f"PMID {work.pmid}")
+        ids.append(f"PMID {escape(work.pmid)}")
     if work.pmcid:
-        ids.append(work.pmcid)
+        ids.append(escape(work.pmcid))
     if work.arxiv:
         ids.append(f"arXiv:{escape(work.arxiv)}")
     if ids:
@@ -233,12 +210,12 @@ def render_card(work: Work) -> discord.Embed:
 def card_links(work: Work) -> list[tuple[str, str]]:
     """(label, url) pairs for link buttons: the open copy or the source, and the DOI."""
     links: list[tuple[str, str]] = []
-    if work.access.url and len(work.access.url) <= URL_LIMIT:
+    if copy := safe_url(work.access.url):
         version = f" ({work.access.version})" if work.access.version else ""
-        links.append((f"Open copy{version}", work.access.url))
-    if work.doi_url and len(work.doi_url) <= URL_LIMIT:
-        label = "Read at source" if not work.access.url else "Publisher page"
-        links.append((label, work.doi_url))
+        links.append((f"Open copy{version}"[:80], copy))  # button labels are plain text
+    if publisher := doi_url(work.doi):
+        label = "Read at source" if not copy else "Publisher page"
+        links.append((label, publisher))
     return links
 
 
@@ -309,9 +286,10 @@ def render_page(page) -> discord.Embed:
     else:
         lines = []
         for number, entry in enumerate(page.entries, page.page * 10 + 1):
-            link = f" · [doi]({entry.work.doi_url})" if entry.work.doi_url else ""
+            doi = link("doi", doi_url(entry.work.doi))
+            doi = f" · {doi}" if doi else ""
             tags = f" `{' '.join('#' + t for t in entry.tags)}`" if entry.tags else ""
-            lines.append(f"**{number}.** {short_citation(entry.work)}{link}{tags}")
+            lines.append(f"**{number}.** {short_citation(entry.work)}{doi}{tags}")
         embed.description = truncate("\n".join(lines), DESCRIPTION_LIMIT)
     sort = {"added": "newest first", "author": "by author", "year": "by year", "title": "by title"}
     embed.set_footer(
@@ -333,7 +311,7 @@ def render_entry(entry, bibliography_name: str) -> discord.Embed:
         embed.add_field(name="Note", value=truncate(escape(entry.note), FIELD_LIMIT), inline=False)
     if entry.tags:
         embed.add_field(
-            name="Tags", value=truncate(" ".join(f"#{t}" for t in entry.tags), FIELD_LIMIT)
+            name="Tags", value=truncate(" ".join(f"#{escape(t)}" for t in entry.tags), FIELD_LIMIT)
         )
     embed.add_field(name="Added", value=f"by <@{entry.added_by}> on {entry.added_at[:10]}")
     embed.set_footer(text=truncate(f"In “{bibliography_name}”", FOOTER_LIMIT))
@@ -350,10 +328,11 @@ def render_neighbourhood(work: Work, hood) -> discord.Embed:
     for number, item in enumerate(hood.items, 1):
         who = escape(item.first_author or "Anon.") + (" et al." if item.authors > 1 else "")
         year = f" ({item.year})" if item.year else ""
-        link = f" · [doi](https://doi.org/{item.doi})" if item.doi else ""
+        doi = link("doi", doi_url(item.doi)) if item.doi else None
+        doi = f" · {doi}" if doi else ""
         cited = f" · {item.cited_by_count:,} citations" if item.cited_by_count else ""
         lines.append(
-            f"**{number}.** {who}{year} · *{escape(truncate(item.title, 110))}*{link}{cited}"
+            f"**{number}.** {who}{year} · *{escape(truncate(item.title, 110))}*{doi}{cited}"
         )
     if not lines:
         lines.append(f"*OpenAlex lists no {label.lower()} for this work.*")

@@ -24,6 +24,9 @@ from tests.fakes.upstreams import UpstreamServer
 from tests.upstream_mock import MockUpstreams
 
 SEED = "10.1186/s12943-023-01737-7"
+# tests/synthetic/make_crafted.py: a record whose every field is hostile (test_hostile_record)
+CRAFTED = "10.5555/crafted_(1)x"
+CRAFTED_SOURCES = ("crossref", "openalex", "unpaywall")
 # test_bib_flows: a guild per test, so no test depends on another's bibliographies
 BIB_GUILDS = (
     "bib-add",
@@ -49,10 +52,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
 
 
 def seeded_world(fixtures: Path) -> MockUpstreams:
-    """The recorded responses plus the synthetic records of the seed paper."""
+    """The recorded responses plus the synthetic records of the seed paper and the crafted one."""
     world = MockUpstreams(fixtures)
     world.add("openalex", SEED, SYNTHETIC / "openalex-seed.json")
     world.add("crossref", SEED, SYNTHETIC / "crossref-seed.json")
+    # indexed like a recording, so OpenAlex list filters (its neighbourhood) find it too
+    for source in CRAFTED_SOURCES:
+        world.files[source][CRAFTED] = SYNTHETIC / f"{source}-crafted.json"
     return world
 
 
@@ -72,7 +78,7 @@ async def upstream_server(fixtures_dir):
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def fake_discord():
     async with FakeDiscord(
-        guilds=("home", "style-a", "style-b", "bib-a", "bib-b", *BIB_GUILDS)
+        guilds=("home", "style-a", "style-b", "bib-a", "bib-b", *BIB_GUILDS, "hostile")
     ) as discord:
         yield discord
 
