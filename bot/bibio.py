@@ -4,6 +4,13 @@ Pure: bytes in, typed items and line-numbered problems out. A malformed entry is
 its line and skipped; the good ones are kept. Metadata from a .bib or .ris file becomes a
 ``Work`` whose fields are credited to the imported file (provenance ``import``); a bare list of
 identifiers is looked up by the caller.
+
+The work is bounded whatever the file holds. LaTeX decoding (pylatexenc) costs 10-30 µs per
+character, so only the fields an import keeps are decoded, a field without LaTeX markup skips
+pylatexenc (``LatexDecoder``), one over ``MAX_FIELD_CHARS`` refuses its entry, and one file
+decodes at most ``LATEX_BUDGET`` characters; ``@string`` abbreviations, which one short line
+can repeat thousands of times, may expand the kept fields to ``MAX_EXPANDED_CHARS`` in all.
+An entry past a limit is reported with its line, like a malformed one.
 """
 
 from __future__ import annotations
@@ -17,7 +24,8 @@ from pathlib import PurePath
 import bibtexparser
 import bibtexparser.middlewares as mw
 import rispy
-from pylatexenc.latex2text import LatexNodes2Text
+from bibtexparser.model import Entry, MiddlewareErrorBlock, ParsingFailedBlock
+from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
 
 from bot.errors import LitError
 from bot.identifiers import parse_identifier
@@ -27,6 +35,17 @@ from bot.text import clean_text
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ENTRIES = 5000
+MAX_FIELD_CHARS = 64 * 1024  # a kept field longer than this is not a title, name or venue
+LATEX_BUDGET = 512 * 1024  # characters per file through pylatexenc: about 5-15 s of CPU
+MAX_EXPANDED_CHARS = MAX_BYTES  # kept fields in all, once @string references are expanded
+# The BibTeX fields parse_bibtex reads; the others (abstract, file, note…) are never decoded.
+BIBTEX_FIELDS = frozenset(
+    {
+        "author", "editor", "title", "year", "date", "month", "doi", "journal", "journaltitle",
+        "booktitle", "volume", "number", "issue", "pages", "publisher", "school",
+        "institution", "issn", "isbn", "url",
+    }
+)  # fmt: skip
 EXTENSIONS = {".bib": "bibtex", ".bibtex": "bibtex", ".ris": "ris", ".txt": "ids", ".csv": "ids"}
 
 BIBTEX_TYPES = {
@@ -151,6 +170,11 @@ def _year(value: str | None) -> int | None:
 
 
 def _work(values: dict[str, object]) -> Work:
+    for name, value in values.items():
+        if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
+            raise Refused(
+                f"its {name} is {_size(len(value))}; fields are limited to {_size(MAX_FIELD_CHARS)}"
+            )
     provenance = {k: "import" for k, v in values.items() if v not in (None, (), "")}
     return Work(
         **values,  # type: ignore[arg-type]
@@ -173,41 +197,171 @@ class _LowercaseKeys(mw.BlockMiddleware):
         return entry
 
 
-_LATEX = LatexNodes2Text()
+# What pylatexenc changes in text (found by trying every printable character and pair against
+# both decoders below; tests/test_bibio.py checks it property-based): markup characters, and
+# the ligatures -- `` '' !` ?`. Text without any of them comes back unchanged; text whose only
+# markup is braces comes back without its braces.
+_LATEX_MARKUP = re.compile(r"[\\$%&~]|--|``|''|[!?]`")
+_BRACES = str.maketrans("", "", "{}")
 
 
-def _latex_text(parts: list[str]) -> str:
-    return " ".join(_LATEX.latex_to_text(p) for p in parts).strip()
+def _fields_decoder() -> LatexNodes2Text:
+    """The decoder of bibtexparser's ``LatexDecodingMiddleware``: math kept, ``\\url{x}`` as x."""
+    context = get_default_latex_context_db()
+    context.add_context_category(
+        "litbot-fields", prepend=True, macros=[MacroTextSpec("url", simplify_repl="%s")]
+    )
+    return LatexNodes2Text(latex_context=context, keep_braced_groups=False, math_mode="verbatim")
+
+
+_FIELDS_LATEX = _fields_decoder()
+_NAMES_LATEX = LatexNodes2Text()
+
+
+class Refused(Exception):
+    """Why one entry is not imported (a limit of this module); the message names the limit."""
+
+
+def _size(chars: int) -> str:
+    return f"{chars / 1048576:.1f} MiB" if chars >= 1048576 else f"{-(-chars // 1024)} KiB"
+
+
+class LatexDecoder:
+    """pylatexenc where it can change something, within one file's budget of characters.
+
+    Decoded values are remembered, so a journal (or an ``@string``) repeated in every entry is
+    decoded, and counted, once.
+    """
+
+    def __init__(self, budget: int = LATEX_BUDGET) -> None:
+        self.left = budget
+        self.calls = 0  # how often pylatexenc ran (tests and bench/imports.py read it)
+        self._seen: dict[tuple[int, str], str] = {}
+
+    def decode(self, text: str, *, names: bool = False) -> str:
+        """``text`` as plain text; ``Refused`` once the file's budget is spent."""
+        if not _LATEX_MARKUP.search(text):
+            return text.translate(_BRACES) if "{" in text or "}" in text else text
+        key = (names, text)
+        if key in self._seen:
+            return self._seen[key]
+        if len(text) > self.left:
+            raise Refused(
+                f"this file holds more LaTeX than one import decodes ({_size(LATEX_BUDGET)}); "
+                "import the entries from here on in a second file"
+            )
+        self.left -= len(text)
+        self.calls += 1
+        decoded = (_NAMES_LATEX if names else _FIELDS_LATEX).latex_to_text(text)
+        self._seen[key] = decoded
+        return decoded
+
+
+class _BoundFields(mw.BlockMiddleware):
+    """Before any other work on an entry: refuse one whose kept fields are too long, alone or,
+    with ``@string`` references expanded, together with the file's earlier entries."""
+
+    def __init__(self) -> None:
+        super().__init__(allow_parallel_execution=False)
+        self.total = 0
+
+    def transform_entry(self, entry, *args, **kwargs):  # type: ignore[no-untyped-def]
+        size = 0
+        for f in entry.fields:
+            if f.key not in BIBTEX_FIELDS or not isinstance(f.value, str):
+                continue
+            if len(f.value) > MAX_FIELD_CHARS:
+                return MiddlewareErrorBlock(
+                    entry,
+                    Refused(
+                        f"its {f.key} field is {_size(len(f.value))}; fields are limited to "
+                        f"{_size(MAX_FIELD_CHARS)}"
+                    ),
+                )
+            size += len(f.value)
+        self.total += size
+        if self.total > MAX_EXPANDED_CHARS:
+            return MiddlewareErrorBlock(
+                entry,
+                Refused(
+                    f"with its @string abbreviations expanded, this file's fields pass "
+                    f"{_size(MAX_EXPANDED_CHARS)}; import the entries from here on in a second file"
+                ),
+            )
+        return entry
+
+
+class _DecodeFields(mw.BlockMiddleware):
+    """LaTeX to text in the kept fields, names after splitting them on the raw LaTeX (so
+    ``{World Health Organization}`` stays one family name); one entry after the other, so the
+    budget, once spent, refuses the file's later entries rather than parts of all of them."""
+
+    def __init__(self, latex: LatexDecoder) -> None:
+        super().__init__(allow_parallel_execution=False)
+        self.latex = latex
+
+    def _names(self, parts: list[str]) -> list[str]:
+        return [self.latex.decode(p, names=True) for p in parts]
+
+    def transform_entry(self, entry, *args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            for f in entry.fields:
+                if f.key not in BIBTEX_FIELDS:
+                    continue
+                if isinstance(f.value, str):
+                    enclosing = f.enclosing  # the value setter resets it
+                    f.value = self.latex.decode(f.value)
+                    f.enclosing = enclosing
+                elif isinstance(f.value, list):
+                    for name in f.value:
+                        if isinstance(name, mw.NameParts):
+                            name.first, name.von = self._names(name.first), self._names(name.von)
+                            name.last, name.jr = self._names(name.last), self._names(name.jr)
+        except Refused as refused:
+            return MiddlewareErrorBlock(entry, refused)
+        except Exception as error:  # pylatexenc is tolerant; anything else is this entry's
+            return MiddlewareErrorBlock(entry, Refused(f"unreadable LaTeX ({error})"))
+        return entry
 
 
 def _bib_names(value: object) -> tuple[Author, ...]:
-    """Names split on the raw LaTeX (so ``{World Health Organization}`` stays one family name),
-    then decoded."""
+    """Authors from the split and decoded names (``_DecodeFields``)."""
     out = []
     for part in value if isinstance(value, list) else []:
         if isinstance(part, mw.NameParts):
-            family = _latex_text([*part.von, *part.last, *part.jr])
-            given = _latex_text(part.first)
+            family = " ".join([*part.von, *part.last, *part.jr]).strip()
+            given = " ".join(part.first).strip()
             out.append(author_from_parts(given or None, family or None))
     return tuple(a for a in out if a and a.name)
 
 
-def parse_bibtex(text: str) -> Parsed:
+def _failure(block: ParsingFailedBlock) -> str:
+    entry = block.ignore_error_block
+    if isinstance(block.error, Refused) and isinstance(entry, Entry):
+        return f"@{entry.entry_type}{{{entry.key[:60]}}}: not imported: {block.error}"
+    first = (block.raw or "").strip().splitlines()[0][:60] if block.raw else ""
+    reason = "duplicate key" if "Duplicate" in type(block).__name__ else "malformed entry"
+    return f"{reason}: {first}"
+
+
+def parse_bibtex(text: str, latex: LatexDecoder | None = None) -> Parsed:
     parsed = Parsed("bibtex")
+    latex = latex or LatexDecoder()
     logging.getLogger("bibtexparser").setLevel(logging.ERROR)
     library = bibtexparser.parse_string(
         text,
-        append_middleware=[
+        parse_stack=[
+            mw.ResolveStringReferencesMiddleware(),
             _LowercaseKeys(),
+            _BoundFields(),  # before any per-character work on @string-expanded values
+            mw.RemoveEnclosingMiddleware(),
             mw.SeparateCoAuthors(),
             mw.SplitNameParts(),
-            mw.LatexDecodingMiddleware(),  # leaves the split names alone: decoded above
+            _DecodeFields(latex),
         ],
     )
     for block in library.failed_blocks:
-        first = (block.raw or "").strip().splitlines()[0][:60] if block.raw else ""
-        reason = "duplicate key" if "Duplicate" in type(block).__name__ else "malformed entry"
-        parsed.problems.append(Problem(block.start_line + 1, f"{reason}: {first}"))
+        parsed.problems.append(Problem(block.start_line + 1, _failure(block)))
     for entry in library.entries:
         fields = entry.fields_dict
 
@@ -220,7 +374,6 @@ def parse_bibtex(text: str) -> Parsed:
         if not title:
             parsed.problems.append(Problem(line, f"@{entry.entry_type}{{{entry.key}}}: no title"))
             continue
-        authors_field = fields.get("author") or fields.get("editor")
         month = (get("month") or "").lower()[:3]
         year = _year(get("year") or get("date"))
         published = None
@@ -228,24 +381,30 @@ def parse_bibtex(text: str) -> Parsed:
             published = f"{year:04d}-{MONTHS[month]:02d}"
         elif year:
             published = str(year)
-        work = _work(
-            {
-                "doi": _doi(get("doi")),
-                "title": title,
-                "authors": _bib_names(authors_field.value) if authors_field else (),
-                "year": year,
-                "published": published,
-                "venue": get("journal") or get("journaltitle") or get("booktitle"),
-                "type": BIBTEX_TYPES.get(entry.entry_type.lower(), "other"),
-                "volume": get("volume"),
-                "issue": get("number") or get("issue"),
-                "pages": (get("pages") or "").replace("--", "–") or None,
-                "publisher": get("publisher") or get("school") or get("institution"),
-                "issn": tuple(filter(None, [get("issn")])),
-                "isbn": tuple(filter(None, [get("isbn")])),
-                "url": get("url"),
-            }
-        )
+        authors_field = fields.get("author") or fields.get("editor")
+        try:
+            work = _work(
+                {
+                    "doi": _doi(get("doi")),
+                    "title": title,
+                    "authors": _bib_names(authors_field.value) if authors_field else (),
+                    "year": year,
+                    "published": published,
+                    "venue": get("journal") or get("journaltitle") or get("booktitle"),
+                    "type": BIBTEX_TYPES.get(entry.entry_type.lower(), "other"),
+                    "volume": get("volume"),
+                    "issue": get("number") or get("issue"),
+                    "pages": (get("pages") or "").replace("--", "–") or None,
+                    "publisher": get("publisher") or get("school") or get("institution"),
+                    "issn": tuple(filter(None, [get("issn")])),
+                    "isbn": tuple(filter(None, [get("isbn")])),
+                    "url": get("url"),
+                }
+            )
+        except Refused as refused:
+            problem = f"@{entry.entry_type}{{{entry.key[:60]}}}: not imported: {refused}"
+            parsed.problems.append(Problem(line, problem))
+            continue
         parsed.items.append(ImportItem(line, entry.key, work=work))
     parsed.items.sort(key=lambda item: item.line)
     parsed.problems.sort(key=lambda p: p.line)
@@ -313,29 +472,32 @@ def parse_ris(text: str) -> Parsed:
         pages = f"{first}–{last}" if first and last else first or None
         urls = record.get("urls") or []
         year = _year(record.get("year") or record.get("publication_year") or record.get("date"))
-        work = _work(
-            {
-                "doi": _doi(record.get("doi")),
-                "title": title,
-                "authors": authors,
-                "year": year,
-                "published": str(year) if year else None,
-                "venue": clean_text(
-                    record.get("secondary_title")
-                    or record.get("journal_name")
-                    or record.get("alternate_title3")
-                    or ""
-                )
-                or None,
-                "type": RIS_TYPES.get(record.get("type_of_reference", ""), "other"),
-                "volume": record.get("volume"),
-                "issue": record.get("number"),
-                "pages": pages,
-                "publisher": record.get("publisher"),
-                "issn": tuple(filter(None, [record.get("issn")])),
-                "url": urls[0] if urls else record.get("url"),
-            }
-        )
+        values = {
+            "doi": _doi(record.get("doi")),
+            "title": title,
+            "authors": authors,
+            "year": year,
+            "published": str(year) if year else None,
+            "venue": clean_text(
+                record.get("secondary_title")
+                or record.get("journal_name")
+                or record.get("alternate_title3")
+                or ""
+            )
+            or None,
+            "type": RIS_TYPES.get(record.get("type_of_reference", ""), "other"),
+            "volume": record.get("volume"),
+            "issue": record.get("number"),
+            "pages": pages,
+            "publisher": record.get("publisher"),
+            "issn": tuple(filter(None, [record.get("issn")])),
+            "url": urls[0] if urls else record.get("url"),
+        }
+        try:
+            work = _work(values)
+        except Refused as refused:
+            parsed.problems.append(Problem(start, f"{title[:60]}: not imported: {refused}"))
+            continue
         parsed.items.append(ImportItem(start, work.doi or title[:60], work=work))
     return parsed
 

@@ -5,6 +5,9 @@ personal one in DMs), who may do what (anyone adds and lists; members remove the
 Manage Server removes any and creates, renames, deletes), names and tags validated, imports
 parsed off the event loop and applied in one transaction, exports through ``CiteService``.
 Every call carries an ``Actor``: the owner (server or person) it acts within, and who acts.
+Imports and exports count against the actor's ``Cooldowns`` (the CLI's administrator is not
+limited); an import is parsed and checked whole before anything, even a default bibliography,
+is written.
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ from dataclasses import dataclass, field
 
 from bot import bibio
 from bot.citing import FORMATS, CiteService, is_numeric, resolve_target
+from bot.cooldowns import Cooldowns
 from bot.errors import LitError, PermissionDenied
 from bot.identifiers import parse_identifier
 from bot.models import Work
 from bot.papers import PaperService
+from bot.sources.fairness import bulk_work
 from bot.storage.bibliographies import Bibliography, BibliographyStore, Entry, NewEntry, Owner
 from bot.storage.works import work_key
 from bot.text import clean_text
@@ -29,6 +34,8 @@ log = logging.getLogger(__name__)
 PERSONAL = "personal"
 SERVER_DEFAULT = "general"
 PER_PAGE = 10
+MAX_PAGE = 1_000_000  # a page index beyond this (ten million entries) is not a real page
+EXPORT_COST_ENTRIES = 1000  # an export costs one use of the cooldown per started thousand
 NAME = re.compile(r"^[\w][\w .'()&+-]{0,39}$")
 TAG = re.compile(r"^[\w][\w-]{0,29}$")
 MAX_TAGS = 10
@@ -46,6 +53,12 @@ class Actor:
     user_id: int
     channel_id: int | None = None
     can_manage: bool = False  # Manage Server in a server; always, for one's own DMs
+    limited: bool = True  # counts against the cooldowns; not the CLI's administrator
+
+    @classmethod
+    def administrator(cls, owner: Owner) -> Actor:
+        """Whoever runs the CLI on the database file: may do anything, without cooldowns."""
+        return cls(owner, 0, None, True, limited=False)
 
     @classmethod
     def in_dm(cls, user_id: int) -> Actor:
@@ -152,28 +165,57 @@ def slug(name: str) -> str:
 
 
 class BibliographyService:
-    def __init__(self, store: BibliographyStore, papers: PaperService, cites: CiteService):
+    def __init__(
+        self,
+        store: BibliographyStore,
+        papers: PaperService,
+        cites: CiteService,
+        cooldowns: Cooldowns | None = None,  # None: no limits (benchmarks, scripts)
+    ):
         self.store = store
         self.papers = papers
         self.cites = cites
+        self.cooldowns = cooldowns
+
+    # -- cooldowns ---------------------------------------------------------------------------
+
+    def check_cooldown(self, actor: Actor, action: str) -> None:
+        """``Cooldown`` if ``actor`` may not start ``action`` ("import", "export") now: lets the
+        Discord layer refuse before it downloads or defers. Records nothing."""
+        if self.cooldowns is not None and actor.limited:
+            self.cooldowns.check(action, actor.user_id, actor.owner)
+
+    def _charge(self, actor: Actor, action: str, cost: int = 1) -> None:
+        if self.cooldowns is not None and actor.limited:
+            self.cooldowns.take(action, actor.user_id, actor.owner, cost)
 
     # -- which bibliography ----------------------------------------------------------------
 
     async def resolve(self, actor: Actor, name: str | None) -> Bibliography:
         """The named bibliography, or the one a command without a name means."""
+        found = await self._resolve(actor, name, create=True)
+        assert found is not None
+        return found
+
+    async def _resolve(
+        self, actor: Actor, name: str | None, *, create: bool
+    ) -> Bibliography | None:
+        """As ``resolve``; with ``create=False``, None where it would create the default."""
         if name:
             found = await self.store.get(actor.owner, " ".join(name.split()))
             if found is None:
                 raise BibliographyError(await self._unknown(actor, name))
             return found
         if actor.owner.scope == "user":
+            if not create:
+                return await self.store.get(actor.owner, PERSONAL)
             return await self._ensure(actor, PERSONAL)
         default = await self.store.channel_default(actor.owner, actor.channel_id)
         if default is not None:
             return default
         existing = await self.store.list(actor.owner)
         if not existing:
-            return await self._ensure(actor, SERVER_DEFAULT)
+            return await self._ensure(actor, SERVER_DEFAULT) if create else None
         if len(existing) == 1:
             return existing[0]
         names = ", ".join(f"“{b.name}”" for b in existing[:10])
@@ -335,6 +377,7 @@ class BibliographyService:
         else:
             bib = await self.resolve(actor, name)
         tag = tag.strip().lstrip("#").lower() if tag else None
+        page = min(max(page, 0), MAX_PAGE)
         while True:
             entries, total = await self.store.page(
                 actor.owner,
@@ -371,6 +414,7 @@ class BibliographyService:
             entries.reverse()
         if not entries:
             raise BibliographyError(f"“{bib.name}” has no entries to export.")
+        self._charge(actor, "export", -(-len(entries) // EXPORT_COST_ENTRIES))
         works = [e.work for e in entries]
         markup = "markdown" if markdown and target not in FORMATS else "text"
         formatted = await self.cites.format(works, target, markup=markup)  # type: ignore[arg-type]
@@ -382,10 +426,15 @@ class BibliographyService:
     async def import_file(
         self, actor: Actor, filename: str, data: bytes, name: str | None = None
     ) -> ImportReport:
+        """Parse ``data`` whole, look its identifiers up, then add everything in one transaction.
+
+        A refused file (type, size, too many entries, an unknown or ambiguous bibliography)
+        writes nothing: not even the default bibliography a first use would create.
+        """
         bibio.check_upload(filename, len(data))  # type and size, before any work
-        bib = await self.resolve(actor, name)
+        await self._resolve(actor, name, create=False)  # an unknown name, before any work
+        self._charge(actor, "import")
         parsed = await asyncio.to_thread(bibio.parse_upload, filename, data)
-        report = ImportReport(bib, failed=list(parsed.problems))
 
         works: list[tuple[bibio.ImportItem, Work]] = []
         lookups = [item for item in parsed.items if item.work is None]
@@ -399,14 +448,18 @@ class BibliographyService:
                 except LitError as error:
                     return item, error.user_message
 
-        for item, outcome in await asyncio.gather(*(fetch(i) for i in lookups)):
+        failed = list(parsed.problems)
+        with bulk_work():  # an import's lookups wait behind every member's interactive ones
+            outcomes = await asyncio.gather(*(fetch(i) for i in lookups))
+        for item, outcome in outcomes:
             if isinstance(outcome, str):
-                report.failed.append(bibio.Problem(item.line, f"{item.label}: {outcome}"))
+                failed.append(bibio.Problem(item.line, f"{item.label}: {outcome}"))
             else:
                 works.append((item, outcome))
         works += [(item, item.work) for item in parsed.items if item.work is not None]
         works.sort(key=lambda pair: pair[0].line)
 
+        report = ImportReport(await self.resolve(actor, name), failed=failed)
         seen: set[str] = set()
         batch: list[NewEntry] = []
         labels: dict[str, str] = {}
@@ -418,6 +471,7 @@ class BibliographyService:
             seen.add(key)
             labels[key] = f"line {item.line}: {item.label}"
             batch.append(NewEntry(work))  # note/tags None: an existing entry keeps its own
+        bib = report.bibliography
         result = await self.store.add_many(actor.owner, bib.id, batch, by=actor.user_id)
         if result is None:
             raise BibliographyError("That bibliography no longer exists.")

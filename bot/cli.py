@@ -132,9 +132,9 @@ async def summary(papers: PaperService, query: str) -> int:
 
 
 def _actor(args) -> Actor:
-    # The CLI is run by whoever holds the database file: an administrator (user id 0).
+    # The CLI is run by whoever holds the database file: an administrator, not rate-limited.
     owner = Owner.guild(args.guild) if args.guild is not None else Owner.user(args.user)
-    return Actor(owner, 0, None, True)
+    return Actor.administrator(owner)
 
 
 async def bib(bibs: BibliographyService, args) -> int:

@@ -40,3 +40,19 @@ class UpstreamError(LitError):
     """Every source that could answer failed (timeout, 429, 5xx, junk) and nothing is cached."""
 
     exit_code = 3
+
+
+class Cooldown(LitError):
+    """An expensive command (an import, an export) used too often; ``retry_after`` in seconds."""
+
+    exit_code = 2
+
+    def __init__(self, user_message: str, retry_after: float) -> None:
+        super().__init__(user_message)
+        self.retry_after = retry_after
+
+
+class StaleComponent(LitError):
+    """A button or menu whose custom id (or chosen value) names nothing that can exist."""
+
+    exit_code = 2

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from bot.bibliographies import BibliographyService
 from bot.citing import CiteService
+from bot.cooldowns import Cooldowns
 from bot.neighbours import NeighbourService
 from bot.papers import PaperService
 from bot.storage.bibliographies import BibliographyStore
@@ -30,7 +31,7 @@ def build_services(papers: PaperService, db: Database) -> DomainServices:
     cites = CiteService(papers, CitationCache(db), Preferences(db))
     return DomainServices(
         cites=cites,
-        bibs=BibliographyService(BibliographyStore(db), papers, cites),
+        bibs=BibliographyService(BibliographyStore(db), papers, cites, Cooldowns()),
         neighbours=NeighbourService(
             papers.up, NeighbourhoodCache(db), ttl_seconds=papers.ttl_seconds
         ),

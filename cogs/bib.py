@@ -11,12 +11,15 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import bibio
-from bot.bibliographies import Actor, BibliographyError, Page
+from bot.bibliographies import MAX_PAGE, Actor, BibliographyError, Page
 from bot.bot import NO_MENTIONS, LitBot
 from bot.citing import resolve_target
+from bot.errors import StaleComponent
+from bot.markdown import escape
 from bot.text import plural
-from bot.ui.cards import escape, render_entry, render_page
+from bot.ui.cards import render_entry, render_page
 from bot.ui.components import actor_for, guarded
+from bot.ui.custom_ids import STALE, number
 from cogs.cite import style_choices
 
 SORTS = [
@@ -28,6 +31,15 @@ SORTS = [
 SORT_CODES = {"added": "a", "author": "u", "year": "y", "title": "t"}
 SORT_NAMES = {v: k for k, v in SORT_CODES.items()}
 REPORT_INLINE = 1500
+
+
+class StaleButton(discord.ui.DynamicItem[discord.ui.Button], template=r"lit:[\s\S]*"):
+    """Stands in for a /bib button whose custom id holds a number nothing can have: says so.
+    (Not registered: ``from_custom_id`` below returns it, as raising there leaves no reply.)"""
+
+    @guarded
+    async def callback(self, interaction: discord.Interaction) -> None:
+        raise StaleComponent(STALE)
 
 
 def page_view(page: Page, user_id: int) -> discord.ui.View:
@@ -83,14 +95,17 @@ class PageButton(
     @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
-    ) -> PageButton:
-        return cls(
-            int(match["bib"]),
-            int(match["index"]),
-            SORT_NAMES[match["sort"]],
-            match["tag"],
-            int(match["user"]),
-        )
+    ) -> PageButton | StaleButton:
+        try:
+            return cls(
+                number(match["bib"]),
+                number(match["index"], limit=MAX_PAGE),
+                SORT_NAMES[match["sort"]],
+                match["tag"],
+                number(match["user"]),
+            )
+        except StaleComponent:
+            return StaleButton(item)
 
     @guarded
     async def callback(self, interaction: discord.Interaction) -> None:
@@ -133,8 +148,11 @@ class DeleteButton(
     @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
-    ) -> DeleteButton:
-        return cls(int(match["bib"]), int(match["user"]), match["yes"] == "y")
+    ) -> DeleteButton | StaleButton:
+        try:
+            return cls(number(match["bib"]), number(match["user"]), match["yes"] == "y")
+        except StaleComponent:
+            return StaleButton(item)
 
     @guarded
     async def callback(self, interaction: discord.Interaction) -> None:
@@ -270,6 +288,7 @@ class BibCog(commands.Cog):
         actor = actor_for(interaction)
         resolve_target(format)  # an unknown style or bibliography is refused before deferring
         await self.bot.bibs.resolve(actor, bibliography)
+        self.bot.bibs.check_cooldown(actor, "export")
         await interaction.response.defer(thinking=True, ephemeral=True)
         exported = await self.bot.bibs.export(
             actor, bibliography, format, markdown=markdown, tag=tag
@@ -297,12 +316,12 @@ class BibCog(commands.Cog):
         file: discord.Attachment,
         bibliography: str | None = None,
     ) -> None:
+        actor = actor_for(interaction)
         bibio.check_upload(file.filename, file.size)  # refused before download or defer
+        self.bot.bibs.check_cooldown(actor, "import")
         await interaction.response.defer(thinking=True, ephemeral=interaction.guild_id is None)
         data = await file.read()
-        report = await self.bot.bibs.import_file(
-            actor_for(interaction), file.filename, data, bibliography
-        )
+        report = await self.bot.bibs.import_file(actor, file.filename, data, bibliography)
         text = report.text()
         kwargs: dict[str, Any] = {}
         content = escape(report.summary())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import bibtexparser
 import bibtexparser.middlewares as mw
 import pytest
@@ -268,7 +270,8 @@ async def test_oversized_too_many_and_wrong_type_files_are_refused(bibs):
 
 
 async def test_exports_in_every_format(bibs):
-    alice = Actor.in_dm(ALICE)
+    # six exports in a row: more than a member may make per minute (tests/test_cooldowns.py)
+    alice = dataclasses.replace(Actor.in_dm(ALICE), limited=False)
     for doi in [SEED, *RECORDED]:
         await bibs.add(alice, doi, tags="lab")
     bib = await bibs.export(alice, None, "bibtex")
@@ -300,3 +303,78 @@ def test_ris_names_without_a_comma_keep_given_and_family_apart():
         ("Jane", "Smith"),
         ("Anna", "Müller"),
     ]
+
+
+# -- refusals write nothing; cooldowns ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("filename", "data", "refusal"),
+    [
+        ("many.txt", "\n".join(f"10.1234/x{i}" for i in range(5001)).encode(), "5,000"),
+        (
+            "many.bib",
+            "\n".join(f"@misc{{k{i}, title={{T}}}}" for i in range(5001)).encode(),
+            "5,000",
+        ),
+        ("big.bib", b"%" * (MAX_BYTES + 1), "2 MiB"),
+        ("paper.pdf", b"%PDF-1.7", r"\.bib, \.ris or \.txt"),
+    ],
+)
+@pytest.mark.parametrize("where", ["guild", "dm"])
+async def test_a_refused_import_writes_nothing_not_even_a_default_bibliography(
+    bibs, filename, data, refusal, where
+):
+    actor = member(GUILD_A, ALICE) if where == "guild" else Actor.in_dm(ALICE)
+    with pytest.raises(UnsupportedFile, match=refusal):
+        await bibs.import_file(actor, filename, data)
+    assert await bibs.store.list(actor.owner) == []
+
+
+async def test_an_import_into_an_unknown_bibliography_is_refused_before_parsing(bibs, monkeypatch):
+    parsed = []
+    monkeypatch.setattr(
+        "bot.bibio.parse_upload", lambda *args: parsed.append(args) or pytest.fail("parsed")
+    )
+    with pytest.raises(BibliographyError, match="no bibliography called"):
+        await bibs.import_file(member(GUILD_A, ALICE), "x.bib", b"@misc{k, title={T}}", "nope")
+    assert parsed == [] and await bibs.store.list(Actor.in_dm(ALICE).owner) == []
+    assert await bibs.store.list(member(GUILD_A, ALICE).owner) == []
+
+
+async def test_imports_and_exports_are_rate_limited_per_member_but_not_for_the_cli(bibs):
+    from bot.cli import _actor
+    from bot.errors import Cooldown
+
+    alice, bob = member(GUILD_A, ALICE), member(GUILD_A, BOB)
+    entry = b"@misc{k, title={A title}}"
+    for _ in range(3):
+        await bibs.import_file(alice, "a.bib", entry)
+    bibs.check_cooldown(bob, "import")  # someone else may
+    with pytest.raises(Cooldown, match=r"3 imports per minute; try again in \d+ s"):
+        bibs.check_cooldown(alice, "import")
+    with pytest.raises(Cooldown):
+        await bibs.import_file(alice, "a.bib", entry)
+    await bibs.import_file(bob, "a.bib", entry)
+
+    for _ in range(5):
+        await bibs.export(alice, None, "bibtex")
+    with pytest.raises(Cooldown, match="5 exports per minute"):
+        await bibs.export(alice, None, "ris")
+
+    admin = _actor(type("Args", (), {"guild": GUILD_A, "user": None})())
+    assert admin == Actor.administrator(alice.owner) and not admin.limited
+    for _ in range(10):
+        await bibs.import_file(admin, "a.bib", entry)
+        await bibs.export(admin, None, "bibtex")
+
+
+async def test_exporting_a_long_bibliography_costs_more(bibs):
+    from bot.errors import Cooldown
+
+    alice = member(GUILD_A, ALICE)
+    text = "\n".join(f"@misc{{k{i}, title={{Paper {i}}}}}" for i in range(2500))
+    await bibs.import_file(alice, "long.bib", text.encode())
+    await bibs.export(alice, None, "bibtex")  # 2,500 entries: three uses of five
+    with pytest.raises(Cooldown):
+        await bibs.export(alice, None, "apa")

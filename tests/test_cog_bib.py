@@ -211,3 +211,55 @@ async def test_card_save_button_asks_which_when_the_channel_has_no_default(env):
         ),
     )
     assert "no longer exists" in answer(forged)["content"]
+
+
+HUGE = str(2**63)  # one past SQLite's largest integer
+STALE = "This button or menu is no longer valid; run the command again."
+
+
+@pytest.mark.parametrize(
+    "custom_id",
+    [
+        f"lit:bp:{HUGE}:0:a:900000000000000300:",
+        f"lit:bp:1:{HUGE}:a:900000000000000300:",
+        "lit:bp:1:99999999999:a:900000000000000300:",  # a page no bibliography has
+        f"lit:bp:1:0:a:{HUGE}:",
+        f"lit:bp:{'9' * 80}:0:a:900000000000000300:",
+        f"lit:bibdel:{HUGE}:900000000000000300:y",
+        f"lit:bibdel:1:{'9' * 90}:n",
+    ],
+)
+async def test_buttons_with_numbers_nothing_can_have_say_they_are_stale(env, custom_id):
+    calls = await invoke(env, component_payload(custom_id))
+    assert len(calls) == 1 and calls[0].callback_type == 4  # not "Something went wrong"
+    assert answer(calls)["content"] == STALE and answer(calls)["flags"] == EPHEMERAL
+
+
+@pytest.mark.parametrize("value", [HUGE, "-1", "12abc", "９"])
+async def test_the_save_to_menu_refuses_values_nothing_can_have(env, value):
+    calls = await invoke(env, component_payload(f"lit:saveto:{SEED}", values=[value]))
+    assert calls[0].callback_type == 6  # deferred, then a private note
+    assert answer(calls)["content"] == STALE and answer(calls)["flags"] == EPHEMERAL
+
+
+async def test_a_member_importing_too_often_is_told_when_to_try_again_before_any_download(env):
+    bot = env
+    body = b"@misc{k, title={A title}}"
+    for i in range(3):
+        assert "Import into “general”" in answer(await upload(bot, f"f{i}.bib", body))["content"]
+    downloaded = []
+    get_from_cdn = bot.http.get_from_cdn
+
+    async def recording(url: str) -> bytes:
+        downloaded.append(url)
+        return await get_from_cdn(url)
+
+    bot.http.get_from_cdn = recording  # type: ignore[method-assign]
+    refused = await upload(bot, "again.bib", body)
+    assert len(refused) == 1 and refused[0].callback_type == 4
+    data = refused[0].payload["data"]
+    assert data["flags"] == EPHEMERAL and downloaded == []
+    assert data["content"].startswith("You can make 3 imports per minute; try again in ")
+    other = await upload(bot, "bob.bib", body, user=BOB)  # another member is not held up
+    assert "0 added, 1 already there" in answer(other)["content"]
+    assert downloaded == ["https://cdn.test/bob.bib"]

@@ -19,7 +19,9 @@ import discord
 from bot.bibliographies import Actor, BibliographyError
 from bot.citing import FORMATS, Formatted, resolve_target
 from bot.errors import LitError
-from bot.ui.cards import escape, render_abstract, render_card, render_neighbourhood
+from bot.markdown import code_block, escape, escape_message
+from bot.ui.cards import render_abstract, render_card, render_neighbourhood
+from bot.ui.custom_ids import number
 
 if TYPE_CHECKING:
     from bot.models import Work
@@ -50,11 +52,8 @@ DMS_CLOSED = (
 def citation_message(formatted: Formatted, stem: str) -> tuple[str, discord.File | None]:
     """Message content for a citation, or a short note plus a file when it would not fit."""
     text = formatted.text
-    if formatted.code_language is not None:
-        fenced = text.replace("```", "`\u200b``")
-        body = f"```{formatted.code_language}\n{fenced}\n```"
-    else:
-        body = text
+    # a style's Markdown is escaped where it is made (bot.citations, with bot.markdown)
+    body = text if formatted.code_language is None else code_block(text, formatted.code_language)
     footer = f"\n-# {escape(formatted.label)}"
     if len(body) + len(footer) <= CONTENT_LIMIT:
         return body + footer, None
@@ -90,7 +89,7 @@ def guarded(
         try:
             await callback(self, interaction, *args)
         except LitError as error:
-            await reply_error(interaction, error.user_message)
+            await reply_error(interaction, escape_message(error.user_message))  # may echo input
         except discord.HTTPException:
             raise
         except Exception:
@@ -352,7 +351,7 @@ class SaveToSelect(discord.ui.DynamicItem[discord.ui.Select], template=r"lit:sav
         client: Any = interaction.client
         actor = actor_for(interaction)
         # The id comes from the client: it only counts if it is this owner's bibliography.
-        bib = await client.bibs.store.get_by_id(actor.owner, int(values[0]))
+        bib = await client.bibs.store.get_by_id(actor.owner, number(str(values[0])))
         if bib is None:
             raise BibliographyError("That bibliography no longer exists here.")
         work = await client.papers.by_ref(self.ref)

@@ -190,8 +190,11 @@ async def test_bib_remove_own_entries_only_unless_manage_server(discord, seed_ca
 
 async def test_bib_list_pages_ten_at_a_time_with_buttons_for_who_asked(discord):
     g = "bib-list"
-    imported = await discord.slash(
-        "bib import", guild=g, file=Attachment("papers.bib", generated_bib(23, "Paper"))
+    imported = await discord.slash(  # by someone else: imports have a per-person cooldown
+        "bib import",
+        guild=g,
+        user="lena",
+        file=Attachment("papers.bib", generated_bib(23, "Paper")),
     )
     assert done_after_defer(imported) == "Import into “general”: 23 added, 0 already there."
 
@@ -259,11 +262,12 @@ async def test_bib_import_good_malformed_and_refused_files(discord, seed_card):
     option = good.interaction["data"]["options"][0]["options"][0]
     assert option["type"] == 11 and option["value"] == uploaded_id(good)
 
-    again = await discord.slash("bib import", guild=g, file=upload)
+    # Other members import the rest: one person may import 3 files a minute.
+    again = await discord.slash("bib import", guild=g, user="bob", file=upload)
     assert done_after_defer(again) == "Import into “general”: 0 added, 4 already there."
 
     bad_bib = Attachment("malformed.bib", (DATA / "malformed.bib").read_bytes())
-    malformed = await discord.slash("bib import", guild=g, file=bad_bib)
+    malformed = await discord.slash("bib import", guild=g, user="bob", file=bad_bib)
     content = done_after_defer(malformed)
     assert content.startswith("Import into “general”: 2 added, 0 already there, 2 failed.")
     assert "\nFirst problem: line 8: " in content
@@ -274,13 +278,13 @@ async def test_bib_import_good_malformed_and_refused_files(discord, seed_card):
     assert "Added:\n" in text
 
     bad_ris = Attachment("malformed.ris", (DATA / "malformed.ris").read_bytes())
-    ris = await discord.slash("bib import", guild=g, file=bad_ris)
+    ris = await discord.slash("bib import", guild=g, user="carol", file=bad_ris)
     content = done_after_defer(ris)
     assert content.startswith("Import into “general”: 1 added, 1 already there, 2 failed.")
     assert "line 8" in content and "line 13" in the_file(ris)[1].decode()
 
     ids = Attachment("dois.txt", f"{SEED}\n10.9999/in-no-bibliography\n".encode())
-    looked_up = await discord.slash("bib import", guild=g, file=ids)
+    looked_up = await discord.slash("bib import", guild=g, user="carol", file=ids)
     content = done_after_defer(looked_up)
     assert content.startswith("Import into “general”: 1 added, 0 already there, 1 failed.")
     assert "First problem: line 2: " in content and "10.9999/in-no-bibliography" in content
@@ -292,6 +296,12 @@ async def test_bib_import_good_malformed_and_refused_files(discord, seed_card):
     too_big = await discord.slash("bib import", guild=g, file=huge)
     refused(too_big, "limited to 2 MiB")
     assert uploaded_id(too_big) not in discord.downloads
+
+    third = await discord.slash("bib import", guild=g, user="carol", file=upload)
+    assert done_after_defer(third) == "Import into “general”: 0 added, 4 already there."
+    busy = await discord.slash("bib import", guild=g, user="carol", file=upload)
+    refused(busy, "You can make 3 imports per minute; try again in ")
+    assert uploaded_id(busy) not in discord.downloads  # refused before downloading
 
     in_dm = await discord.slash("bib import", dm=True, user="pete", file=upload)
     assert done_after_defer(in_dm, ephemeral=True) == (
@@ -306,7 +316,8 @@ async def test_bib_export_as_bibtex_ris_csl_json_and_a_style(discord):
     empty = await discord.slash("bib export", guild=g)
     refused_after_defer(empty, "“general” has no entries to export.", ephemeral_defer=True)
     upload = Attachment("lab-export.bib", (DATA / "lab-export.bib").read_bytes())
-    assert "4 added" in done_after_defer(await discord.slash("bib import", guild=g, file=upload))
+    imported = await discord.slash("bib import", guild=g, user="erik", file=upload)
+    assert "4 added" in done_after_defer(imported)
 
     bibtex = await discord.slash("bib export", guild=g, format="bibtex")
     assert done_after_defer(bibtex, ephemeral=True) == "4 entries as BibTeX."
@@ -332,7 +343,8 @@ async def test_bib_export_as_bibtex_ris_csl_json_and_a_style(discord):
     assert all(item["title"] and item["type"] for item in items)
     assert any(a.get("family") == "Müller" for item in items for a in item.get("author", []))
 
-    apa = await discord.slash("bib export", guild=g, format="apa")
+    # one person may export 5 times a minute: the styles are someone else's
+    apa = await discord.slash("bib export", guild=g, user="erik", format="apa")
     assert done_after_defer(apa, ephemeral=True) == "4 entries as APA Style 7th edition."
     name, data = the_file(apa)
     text = data.decode()
@@ -342,7 +354,9 @@ async def test_bib_export_as_bibtex_ris_csl_json_and_a_style(discord):
         and "Straße, H.-J. (2001). Gründlagen der Zellbiologie. Springer." in text
     )
     assert len([p for p in text.split("\n") if p.strip()]) == 4
-    markdown = await discord.slash("bib export", guild=g, format="vancouver", markdown=True)
+    markdown = await discord.slash(
+        "bib export", guild=g, user="erik", format="vancouver", markdown=True
+    )
     assert the_file(markdown)[0] == "general.md"
 
     unknown = await discord.slash("bib export", guild=g, format="no-such-style")
