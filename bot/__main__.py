@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,12 +17,33 @@ from bot import cli
 from bot.log import setup_logging
 from bot.papers import PaperService
 from bot.services import DomainServices, build_services
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError, load_settings
 from bot.sources import build_upstreams, make_client
 from bot.storage.database import Database, open_database
 from bot.storage.works import WorkCache
 
 log = logging.getLogger("bot")
+
+# Exit codes: 2 for something the operator must fix (settings, token, database path), 3 when
+# Discord cannot be reached (as for upstream trouble in the terminal commands).
+EXIT_CONFIG = 2
+EXIT_UNREACHABLE = 3
+# How much of an error's text a one-line start-up failure shows.
+_REASON_LIMIT = 200
+
+
+class StartupError(Exception):
+    """litbot cannot start: one line for stderr and an exit code, never a traceback."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_CONFIG) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _reason(error: BaseException) -> str:
+    """An exception as a short single line (aiohttp and HTTP errors can span lines)."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= _REASON_LIMIT else text[: _REASON_LIMIT - 1] + "…"
 
 
 @dataclass
@@ -44,7 +66,11 @@ def _summariser():
 async def open_services(settings: Settings) -> AsyncIterator[Services]:
     """The shared HTTP client and the database, opened once and closed in reverse order."""
     async with make_client(settings) as client:
-        db = await open_database(settings.db_path)
+        try:
+            db = await open_database(settings.db_path)
+        except (OSError, sqlite3.Error) as error:
+            message = f"cannot open the database {settings.db_path}: {_reason(error)}"
+            raise StartupError(message) from None
         try:
             papers = PaperService(
                 build_upstreams(settings, client),
@@ -58,13 +84,14 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
 
 
 async def run_bot(settings: Settings, *, sync_only: bool = False) -> int:
+    import aiohttp
     import discord
 
-    from bot.bot import LitBot, apply_discord_urls
+    from bot.bot import DiscordUnreachable, LitBot, apply_discord_urls
 
-    if settings.discord_token is None:
+    if settings.discord_token is None:  # unset or empty in .env: never a login attempt
         print(cli.TOKEN_HELP, file=sys.stderr)
-        return 2
+        return EXIT_CONFIG
     apply_discord_urls(settings)
     async with open_services(settings) as services:
         bot = LitBot(
@@ -84,7 +111,25 @@ async def run_bot(settings: Settings, *, sync_only: bool = False) -> int:
                 await bot.start(token)
             except discord.LoginFailure:
                 print("litbot: Discord rejected the token (DISCORD_TOKEN).", file=sys.stderr)
-                return 2
+                return EXIT_CONFIG
+            except DiscordUnreachable as error:
+                raise StartupError(
+                    f"cannot connect to the Discord gateway at {settings.discord_gateway_url}: "
+                    f"{error}",
+                    EXIT_UNREACHABLE,
+                ) from None
+            except (
+                aiohttp.ClientError,  # includes DNS failures and refused connections
+                OSError,
+                TimeoutError,
+                discord.HTTPException,  # Discord answered, but with an error (5xx…)
+                discord.GatewayNotFound,
+                discord.ConnectionClosed,  # a close code that cannot be resumed
+            ) as error:
+                raise StartupError(
+                    f"cannot reach Discord at {settings.discord_api_url}: {_reason(error)}",
+                    EXIT_UNREACHABLE,
+                ) from None
     return 0
 
 
@@ -109,7 +154,11 @@ async def run_cli(args, settings: Settings) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = cli.build_parser().parse_args(argv)
-    settings = Settings()
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"litbot: {error}", file=sys.stderr)
+        return EXIT_CONFIG
     # Terminal commands keep stderr to the one-line answer; the card already names failed
     # sources. --verbose shows the upstream warnings behind it.
     if args.command == "run":
@@ -118,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
         setup_logging("INFO" if args.verbose else "ERROR")
     try:
         return asyncio.run(run_cli(args, settings))
+    except StartupError as error:
+        print(f"litbot: {error}", file=sys.stderr)
+        return error.exit_code
     except KeyboardInterrupt:
         return 130
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import secrets
+import sys
+from typing import Any
 
 import discord
 import yarl
@@ -11,15 +13,21 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import LitError
+from bot.markdown import escape_message
 from bot.papers import PaperService
 from bot.services import DomainServices, build_services
 from bot.settings import Settings
+from bot.sources.fairness import REQUESTER, Requester
 from bot.storage.database import Database
 
 log = logging.getLogger(__name__)
 
 EXTENSIONS = ("cogs.paper", "cogs.cite", "cogs.summary", "cogs.bib")
 NO_MENTIONS = discord.AllowedMentions.none()
+
+
+class DiscordUnreachable(Exception):
+    """The first connection to Discord's gateway failed; ``str()`` says why, on one line."""
 
 
 def apply_discord_urls(settings: Settings) -> None:
@@ -59,6 +67,37 @@ async def reply_privately(interaction: discord.Interaction, message: str) -> Non
     await interaction.followup.send(message, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
 
+def requester_for(payload: dict) -> Requester:
+    """Who an INTERACTION_CREATE is for: its server (or the user's DMs) and its user."""
+    user = (payload.get("member") or {}).get("user") or payload.get("user") or {}
+    user_id = str(user.get("id") or "unknown")
+    guild_id = payload.get("guild_id")
+    return Requester(f"g{guild_id}" if guild_id else f"dm{user_id}", user_id)
+
+
+def attribute_interactions(client: discord.Client) -> None:
+    """Make every task an interaction starts count against its server and user.
+
+    discord.py parses INTERACTION_CREATE synchronously and starts the command's (or the
+    component's) task from inside that parser; a context variable set around the parser is
+    copied into those tasks, so the fair upstream limiters know whom each request serves.
+    """
+    parsers = client._connection.parsers
+    original = parsers.get("INTERACTION_CREATE")
+    if original is None:  # pragma: no cover - discord.py changed its internals
+        log.warning("cannot attribute interactions to servers: upstream shares are not fair")
+        return
+
+    def parse(data: dict) -> None:
+        token = REQUESTER.set(requester_for(data))
+        try:
+            original(data)
+        finally:
+            REQUESTER.reset(token)
+
+    parsers["INTERACTION_CREATE"] = parse
+
+
 class LitTree(app_commands.CommandTree):
     """Turns known failures into short ephemeral replies; logs the rest with a reference id."""
 
@@ -67,7 +106,7 @@ class LitTree(app_commands.CommandTree):
     ) -> None:
         known = lit_error(error)
         if known is not None:
-            message = known.user_message
+            message = escape_message(known.user_message)  # it may echo the user's input
         elif isinstance(error, app_commands.CheckFailure):
             message = "You can't use this command here."
         else:
@@ -92,6 +131,11 @@ class LitBot(commands.Bot):
         db: Database,
         services: DomainServices | None = None,
     ) -> None:
+        # litbot never joins voice: discord.py's warnings that PyNaCl and davey (voice
+        # encryption) are missing are noise at every start. The client checks these class
+        # flags in Client.__init__, so they are cleared before it runs.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         intents = discord.Intents.none()
         intents.guilds = True
         super().__init__(
@@ -102,6 +146,7 @@ class LitBot(commands.Bot):
             help_command=None,
             chunk_guilds_at_startup=False,
         )
+        attribute_interactions(self)
         self.settings = settings
         self.papers = papers
         self.db = db
@@ -109,6 +154,19 @@ class LitBot(commands.Bot):
         self.cites = services.cites
         self.bibs = services.bibs
         self.neighbours = services.neighbours
+
+    def dispatch(self, event_name: str, /, *args: Any, **kwargs: Any) -> None:
+        # discord.py's Client.connect() retries a failed connection forever, logging a
+        # traceback each time, and its retry reads the previous websocket, which for the very
+        # first connection does not exist (self.ws is None: AttributeError). It dispatches
+        # "disconnect" first thing in that handler, so a disconnect before any websocket
+        # existed means the gateway is unreachable at start-up: a configuration or network
+        # fault to report in one line, not to retry. Once connected, reconnects are untouched.
+        if event_name == "disconnect" and self.ws is None:
+            cause = sys.exception()  # the error discord.py is handling
+            reason = " ".join(str(cause).split()) or type(cause).__name__
+            raise DiscordUnreachable(reason) from cause
+        super().dispatch(event_name, *args, **kwargs)
 
     async def setup_hook(self) -> None:
         from bot.ui.components import DYNAMIC_ITEMS
