@@ -18,7 +18,7 @@ from bot.errors import UpstreamError
 from bot.models import Identifier, IdKind
 from bot.papers import PaperService
 from bot.settings import Settings
-from bot.sources import build_upstreams, make_client
+from bot.sources import build_upstreams, make_client, openalex
 from bot.sources._http import (
     MAX_JSON_DEPTH,
     SourceError,
@@ -230,3 +230,15 @@ async def test_redirects_are_followed_a_bounded_number_of_times_and_drop_keys(re
         with pytest.raises(SourceError, match="redirects"):
             await up.get_json("/a")
     assert len(seen) == 6  # the request and five redirects, then it stops
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+async def test_openalex_lists_fail_as_the_source(fault, faults, tmp_path):
+    """Neighbourhoods and title search read OpenAlex lists: every fault is OpenAlex's error."""
+    settings = settings_for(tmp_path, {"LITBOT_OPENALEX_URL": faults.url(fault)})
+    async with make_client(settings) as client:
+        up = build_upstreams(settings, client).openalex
+        with pytest.raises(SourceError):
+            await openalex.list_works(up, "cites:W2741809807", per_page=10)
+        with pytest.raises(SourceError):
+            await openalex.search_title(up, "antisense oligonucleotides")

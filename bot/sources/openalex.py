@@ -145,6 +145,14 @@ def parse_list(data: dict[str, Any]) -> list[SourceRecord]:
     return [parse_work(item) for item in data.get("results") or () if isinstance(item, dict)]
 
 
+def _parse_list(up: Upstream, data: dict[str, Any]) -> list[SourceRecord]:
+    """``parse_list`` where a record that breaks the parser is OpenAlex's failure."""
+    try:
+        return parse_list(data)
+    except Exception as exc:  # a hostile list must not escape as a traceback
+        raise up.unexpected("/works") from exc
+
+
 async def fetch_work(up: Upstream, key: str) -> SourceRecord | None:
     """``key`` is ``doi:10.…``, ``pmid:123`` or ``pmcid:PMC123``; ``None`` when unknown."""
     scheme, _, value = key.partition(":")
@@ -172,7 +180,7 @@ async def list_works(
     if not isinstance(data, dict) or not isinstance(data.get("results"), list):
         raise up.unexpected("/works")
     meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
-    return parse_list(data), c.as_int(meta.get("count"))
+    return _parse_list(up, data), c.as_int(meta.get("count"))
 
 
 async def search_title(up: Upstream, title: str, *, limit: int = 5) -> list[SourceRecord]:
@@ -183,4 +191,4 @@ async def search_title(up: Upstream, title: str, *, limit: int = 5) -> list[Sour
         return []
     if not isinstance(data, dict) or not isinstance(data.get("results"), list):
         raise up.unexpected("/works")
-    return parse_list(data)
+    return _parse_list(up, data)
