@@ -153,14 +153,23 @@ def licence_label(licence: str | None, url: str | None = None) -> str:
 
 def is_shadow_library(url: str | None) -> bool:
     """True for hosts that serve pirated copies; they are never linked."""
-    if not url:
+    if not url or not isinstance(url, str):
         return False
-    host = (urlsplit(url).hostname or "").lower()
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:  # "http://[::1/x": not a URL anyone can follow
+        return False
     return any(marker in host for marker in SHADOW_LIBRARY_HOSTS)
 
 
 def is_linkable(url: str | None) -> bool:
-    return bool(url) and url.startswith(("https://", "http://")) and not is_shadow_library(url)
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        return False
+    try:
+        urlsplit(url).hostname  # noqa: B018 - raises for a malformed host
+    except ValueError:
+        return False
+    return not is_shadow_library(url)
 
 
 def _rank(loc: Location) -> tuple[int, int, int, int]:

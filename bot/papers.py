@@ -278,7 +278,21 @@ class PaperService:
         return work
 
     def _build(self, doi: str, records: dict[str, SourceRecord], failed: dict[str, str]) -> Work:
-        work = merge(records, failed=failed, fetched_at=datetime.now(UTC))
+        now = datetime.now(UTC)
+        try:
+            work = merge(records, failed=failed, fetched_at=now)
+        except Exception as exc:
+            # A record whose values break the merge (a URL that is a list, say) is its source's
+            # failure: drop such records and merge the others.
+            log.warning("merge failed (%s); dropping the records that break it", exc)
+            records, failed = _mergeable(records, failed, now)
+            if not records:
+                names = ", ".join(SOURCE_LABELS.get(s, s) for s in sorted(failed))
+                raise UpstreamError(
+                    f"Could not look up {doi}: the sources answered with unusable records "
+                    f"({names}). Try again later."
+                ) from None
+            work = merge(records, failed=failed, fetched_at=now)
         if not work.doi:
             work = replace(work, doi=doi)
         return self._with_local_tldr(work)
@@ -297,6 +311,19 @@ class PaperService:
         pending: dict[str, asyncio.Future[Outcome]],
     ) -> None:
         """When a slow source finally answers, rebuild the card and refresh the cache."""
+        try:
+            await self._complete(doi, ident, records, failed, pending)
+        except Exception:  # nobody awaits this task: log, never leave it unretrieved
+            log.warning("refreshing %s after a late source failed", doi, exc_info=True)
+
+    async def _complete(
+        self,
+        doi: str,
+        ident: Identifier,
+        records: dict[str, SourceRecord],
+        failed: dict[str, str],
+        pending: dict[str, asyncio.Future[Outcome]],
+    ) -> None:
         outcomes = await asyncio.gather(*pending.values())
         records = {**records, **{o.source: o.record for o in outcomes if o.record}}
         failed = {**failed, **{o.source: o.error for o in outcomes if o.error}}
@@ -315,7 +342,36 @@ class PaperService:
         """Semantic Scholar's TL;DR wins; otherwise a local one, labelled as such."""
         if work.tldr or not self.summarise or not work.abstract:
             return work
-        summary = self.summarise(work.title, work.abstract)
+        try:
+            summary = self.summarise(work.title, work.abstract)
+        except Exception:  # an abstract that breaks the summariser costs the TL;DR only
+            log.warning("local TL;DR failed", exc_info=True)
+            return work
         if not summary:
             return work
         return replace(work, tldr=summary.text, provenance={**work.provenance, "tldr": "local"})
+
+
+# When records cannot be merged together, the least trusted are dropped first.
+_DROP_ORDER = ("s2", "unpaywall", "datacite", "openalex", "crossref")
+
+
+def _mergeable(
+    records: dict[str, SourceRecord], failed: dict[str, str], now: datetime
+) -> tuple[dict[str, SourceRecord], dict[str, str]]:
+    """The records that merge, and ``failed`` with the others named."""
+    records, failed = dict(records), dict(failed)
+    for source, record in list(records.items()):
+        try:
+            merge({source: record}, fetched_at=now)
+        except Exception:
+            del records[source]
+            failed[source] = "unexpected response"
+    for source in sorted(records, key=lambda s: _DROP_ORDER.index(s) if s in _DROP_ORDER else -1):
+        try:
+            merge(records, failed=failed, fetched_at=now)
+            break
+        except Exception:
+            del records[source]
+            failed[source] = "unexpected response"
+    return records, failed

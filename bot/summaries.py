@@ -590,10 +590,17 @@ def _finish(text: str) -> str:
 # --- public API -----------------------------------------------------------------------------
 
 
+# Real abstracts have a few dozen sentences; scoring compares each with the rest, so a hostile
+# "abstract" of thousands of sentences is cut to this many (the first ones) before scoring.
+MAX_SENTENCES = 120
+
+
 def _candidates(abstract: str) -> list[_Sentence]:
     """Sentences a TL;DR may come from: no copyright lines or data-availability sections."""
     return [
-        s for s in _sentences(abstract) if s.section != "admin" and not _COPYRIGHT.search(s.text)
+        s
+        for s in _sentences(abstract)[:MAX_SENTENCES]
+        if s.section != "admin" and not _COPYRIGHT.search(s.text)
     ]
 
 

@@ -33,7 +33,7 @@ from bot.storage.works import WorkCache
 from tests.conftest import SYNTHETIC
 from tests.fakes.faults import FAULTS, FaultServer
 from tests.fakes.upstreams import FIXTURES, SETTING, UpstreamServer
-from tests.upstream_mock import MockUpstreams
+from tests.upstream_mock import MockUpstreams, make_settings
 
 # Known to Crossref, OpenAlex, Unpaywall and Semantic Scholar in the recorded fixtures.
 CROSSREF_DOI = "10.1016/j.addr.2015.01.008"
@@ -242,3 +242,98 @@ async def test_openalex_lists_fail_as_the_source(fault, faults, tmp_path):
             await openalex.list_works(up, "cites:W2741809807", per_page=10)
         with pytest.raises(SourceError):
             await openalex.search_title(up, "antisense oligonucleotides")
+
+
+# -- records of the right shape with poisoned values (found by an outside red team) ----------
+
+
+def _poisoned(source: str, poison) -> bytes:
+    """The recorded answer of ``source`` for CROSSREF_DOI, with ``poison`` applied."""
+    folder = {"s2": "semanticscholar"}.get(source, source)
+    data = json.loads((FIXTURES / folder / "addr-2015.json").read_text())
+    poison(data)
+    return json.dumps(data).encode()
+
+
+def _set(path: tuple, value):
+    def poison(data):
+        target = data
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+
+    return poison
+
+
+POISONS = {
+    "unpaywall url is a list": ("unpaywall", _set(("best_oa_location", "url"), ["https://x"])),
+    "unpaywall url is a bad IPv6 host": (
+        "unpaywall",
+        _set(("best_oa_location", "url"), "http://[::1/x"),
+    ),
+    "semantic scholar pdf url is an object": ("s2", _set(("openAccessPdf", "url"), {"a": 1})),
+    "openalex repository url is a number": (
+        "openalex",
+        _set(("locations", 1, "landing_page_url"), 12345),
+    ),
+    "crossref doi is a list": ("crossref", _set(("message", "DOI"), ["10.1/x"])),
+    "crossref title is a number": ("crossref", _set(("message", "title"), 5)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(POISONS))
+async def test_poisoned_values_degrade_only_their_source(name, fixtures_dir, tmp_path):
+    source, poison = POISONS[name]
+    mock = MockUpstreams(fixtures_dir)
+    mock.add(source, CROSSREF_DOI, _poisoned(source, poison))
+    settings = make_settings(tmp_path)
+    db = await open_database(settings.db_path)
+    try:
+        async with mock.client() as client:
+            upstreams = build_upstreams(
+                settings, client, rate_limits={s: (1e6, 10**6, 100) for s in SOURCES}
+            )
+            service = PaperService(upstreams, WorkCache(db), late_grace=5)
+            work = await service.lookup(Identifier(IdKind.DOI, CROSSREF_DOI, CROSSREF_DOI))
+            await service.drain()
+    finally:
+        await db.close()
+    assert work.title
+    assert source == "crossref" or "crossref" in work.sources
+    json.dumps(work.to_dict(), ensure_ascii=False).encode("utf-8")  # printable, storable
+
+
+async def test_lone_surrogates_become_replacement_characters(fixtures_dir, tmp_path):
+    """``\\ud800`` in a DOI, title or URL used to crash the cache write and the terminal."""
+    raw = (FIXTURES / "crossref" / "addr-2015.json").read_text()
+    raw = raw.replace('"title":["', '"title":["\\ud800', 1)
+    assert "\\ud800" in raw
+    body = raw.encode()
+    assert "\ufffd" in json.dumps(parse_json(body), ensure_ascii=False)
+    mock = MockUpstreams(fixtures_dir)
+    mock.add("crossref", CROSSREF_DOI, body)
+    settings = make_settings(tmp_path)
+    db = await open_database(settings.db_path)
+    try:
+        async with mock.client() as client:
+            upstreams = build_upstreams(
+                settings, client, rate_limits={s: (1e6, 10**6, 100) for s in SOURCES}
+            )
+            work = await PaperService(upstreams, WorkCache(db)).lookup(
+                Identifier(IdKind.DOI, CROSSREF_DOI, CROSSREF_DOI)
+            )
+    finally:
+        await db.close()
+    work.title.encode("utf-8")
+    assert "\ufffd" not in work.title  # cleaned away, and nothing else lost
+
+
+def test_json_bodies_that_would_cost_too_much_are_refused():
+    with pytest.raises(ValueError, match="values"):
+        parse_json(b"[" + b"{}," * 400_000 + b"{}]")
+    with pytest.raises(ValueError):
+        parse_json(b'"' + b'\\"' * 400_000)  # was quadratic in the old depth pre-scan
+    with pytest.raises(ValueError):
+        parse_json(b"[NaN, Infinity]")
+    with pytest.raises(ValueError):
+        parse_json(b"[1e999]")

@@ -266,3 +266,12 @@ def test_sentence_features_include_interactions():
         assert {k for k in f if "*" in k or "^" in k} <= summaries.DENSE_FEATURES
     # the shipped model uses them
     assert any("*" in k for k in summaries.load_model().sentences)
+
+
+def test_a_hostile_abstract_of_thousands_of_sentences_is_cut_before_scoring():
+    """Scoring compares each sentence with the rest: 12,000 sentences once took minutes."""
+    from bot.summaries import MAX_SENTENCES, _candidates, tldr
+
+    abstract = " ".join(f"Word{i} term{i} thing{i}." for i in range(12_000))
+    assert len(_candidates(abstract)) == MAX_SENTENCES
+    assert tldr("A title", abstract) is not None

@@ -161,69 +161,76 @@ async def read_body(response: httpx.Response, limit: int) -> bytes:
 
 
 def json_depth_ok(value: Any, limit: int) -> bool:
-    """Whether ``value`` (parsed JSON) nests at most ``limit`` levels; iterative, no recursion."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
+    """Whether ``value`` (parsed JSON) nests at most ``limit`` levels.
+
+    Iterative, and its memory grows with the depth, not with the number of values.
+    """
+    stack: list[Any] = [iter((value,))]
     while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        if depth > limit:
-            return False
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+        item = next(stack[-1], _END)
+        if item is _END:
+            stack.pop()
+        elif isinstance(item, dict | list):
+            if len(stack) > limit:  # this container is at depth len(stack)
+                return False
+            stack.append(iter(item.values() if isinstance(item, dict) else item))
     return True
 
 
-def parse_json(body: bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
-    """JSON (UTF-8/16/32 as RFC 8259 allows) nested at most ``max_depth``; ``ValueError`` else.
+_END = object()
+# A lone surrogate (a ``\ud800`` escape without its pair) decodes into a str that cannot be
+# encoded again: SQLite, the terminal and Discord would all fail on it.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Every JSON value costs tens of bytes as a Python object; a body of 4 MiB of ``{},`` would
+# cost hundreds of MB. Real records hold a few tens of thousands of values.
+MAX_JSON_VALUES = 300_000
 
-    Brackets are counted before parsing, so a body of 100,000 ``[`` costs one pass and never
-    reaches the recursive decoder; the parsed value is checked again (the pre-count ignores
-    brackets inside strings only approximately).
-    """
-    text = body.decode(json.detect_encoding(body))
-    if _bracket_depth(text) > max_depth:
-        raise ValueError(f"JSON nested deeper than {max_depth}")
-    try:
-        value = json.loads(text)
-    except RecursionError as exc:  # pragma: no cover - the pre-count stops this first
-        raise ValueError("JSON nested too deep") from exc
-    if not json_depth_ok(value, max_depth):
-        raise ValueError(f"JSON nested deeper than {max_depth}")
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"JSON constant {name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError("JSON number out of range")
     return value
 
 
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+def _replace_surrogates(value: Any) -> Any:
+    """``value`` with every lone surrogate in its strings (keys too) replaced by U+FFFD."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_replace_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_replace_surrogates(k): _replace_surrogates(v) for k, v in value.items()}
+    return value
 
 
-def _bracket_depth(text: str) -> int:
-    """The deepest ``[``/``{`` nesting of ``text`` outside string literals."""
-    brackets = _STRING.sub("", text)
-    brackets = brackets.translate(_KEEP_BRACKETS)
-    depth = deepest = 0
-    # Deep nesting is rare and shallow bodies have few brackets per level, so walking the
-    # bracket string (not the body) is cheap; stop as soon as the limit is passed.
-    for ch in brackets:
-        if ch in "[{":
-            depth += 1
-            if depth > deepest:
-                deepest = depth
-                if deepest > 4 * MAX_JSON_DEPTH:
-                    break
-        else:
-            depth -= 1
-    return deepest
+def parse_json(body: bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """Upstream JSON, bounded: ``ValueError`` for anything a well-formed record is not.
 
-
-class _KeepBrackets(dict):
-    def __missing__(self, key: int) -> None:
-        return None
-
-
-_KEEP_BRACKETS = _KeepBrackets({ord(c): c for c in "[]{}"})
+    UTF-8/16/32 as RFC 8259 allows; nesting at most ``max_depth`` (the C decoder itself stops
+    at the interpreter's recursion limit with ``RecursionError``, so a body of 100,000 ``[``
+    costs one shallow pass); at most ``MAX_JSON_VALUES`` containers and items (counted on the
+    bytes before parsing, so the objects are never built); no ``NaN``/``Infinity`` nor numbers
+    beyond a float; lone surrogates replaced. Linear in the body.
+    """
+    values = body.count(b"{") + body.count(b"[") + body.count(b",")
+    if values > MAX_JSON_VALUES:
+        raise ValueError(f"JSON with more than {MAX_JSON_VALUES:,} values")
+    text = body.decode(json.detect_encoding(body))
+    try:
+        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+    except RecursionError as exc:
+        raise ValueError("JSON nested too deep") from exc
+    if not json_depth_ok(value, max_depth):
+        raise ValueError(f"JSON nested deeper than {max_depth}")
+    if _SURROGATE_ESCAPE.search(text) or _SURROGATE.search(text):
+        value = _replace_surrogates(value)
+    return value
 
 
 def _decode_text(body: bytes, response: httpx.Response) -> str:
