@@ -302,19 +302,12 @@ class PaperService:
         self._background.add(task)  # keep a reference until it finishes
         task.add_done_callback(self._background.discard)
 
-    async def _complete_late(
-        self,
-        doi: str,
-        ident: Identifier,
-        records: dict[str, SourceRecord],
-        failed: dict[str, str],
-        pending: dict[str, asyncio.Future[Outcome]],
-    ) -> None:
+    async def _complete_late(self, *args: Any) -> None:
         """When a slow source finally answers, rebuild the card and refresh the cache."""
         try:
-            await self._complete(doi, ident, records, failed, pending)
+            await self._complete(*args)
         except Exception:  # nobody awaits this task: log, never leave it unretrieved
-            log.warning("refreshing %s after a late source failed", doi, exc_info=True)
+            log.warning("refreshing a card after a late source failed", exc_info=True)
 
     async def _complete(
         self,
