@@ -281,11 +281,10 @@ POISONS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(POISONS))
-async def test_poisoned_values_degrade_only_their_source(name, fixtures_dir, tmp_path):
-    source, poison = POISONS[name]
+async def _lookup_served(fixtures_dir, tmp_path, source: str, body: bytes):
+    """A cold lookup of CROSSREF_DOI with ``source`` answering ``body`` (rate limits lifted)."""
     mock = MockUpstreams(fixtures_dir)
-    mock.add(source, CROSSREF_DOI, _poisoned(source, poison))
+    mock.add(source, CROSSREF_DOI, body)
     settings = make_settings(tmp_path)
     db = await open_database(settings.db_path)
     try:
@@ -296,8 +295,15 @@ async def test_poisoned_values_degrade_only_their_source(name, fixtures_dir, tmp
             service = PaperService(upstreams, WorkCache(db), late_grace=5)
             work = await service.lookup(Identifier(IdKind.DOI, CROSSREF_DOI, CROSSREF_DOI))
             await service.drain()
+            return work
     finally:
         await db.close()
+
+
+@pytest.mark.parametrize("name", sorted(POISONS))
+async def test_poisoned_values_degrade_only_their_source(name, fixtures_dir, tmp_path):
+    source, poison = POISONS[name]
+    work = await _lookup_served(fixtures_dir, tmp_path, source, _poisoned(source, poison))
     assert work.title
     assert source == "crossref" or "crossref" in work.sources
     json.dumps(work.to_dict(), ensure_ascii=False).encode("utf-8")  # printable, storable
@@ -310,20 +316,7 @@ async def test_lone_surrogates_become_replacement_characters(fixtures_dir, tmp_p
     assert "\\ud800" in raw
     body = raw.encode()
     assert "\ufffd" in json.dumps(parse_json(body), ensure_ascii=False)
-    mock = MockUpstreams(fixtures_dir)
-    mock.add("crossref", CROSSREF_DOI, body)
-    settings = make_settings(tmp_path)
-    db = await open_database(settings.db_path)
-    try:
-        async with mock.client() as client:
-            upstreams = build_upstreams(
-                settings, client, rate_limits={s: (1e6, 10**6, 100) for s in SOURCES}
-            )
-            work = await PaperService(upstreams, WorkCache(db)).lookup(
-                Identifier(IdKind.DOI, CROSSREF_DOI, CROSSREF_DOI)
-            )
-    finally:
-        await db.close()
+    work = await _lookup_served(fixtures_dir, tmp_path, "crossref", body)
     work.title.encode("utf-8")
     assert "\ufffd" not in work.title  # cleaned away, and nothing else lost
 

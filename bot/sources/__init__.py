@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import httpx
 
 from bot.settings import Settings
-from bot.sources._http import ACCEPT_ENCODING, Sleep, Upstream
+from bot.sources._http import Sleep, Upstream
 from bot.sources.fairness import FairLimiter
 
 # (requests per second, burst, concurrent requests), from each API's published etiquette.
@@ -82,11 +82,8 @@ def build_upstreams(
 def make_client(settings: Settings) -> httpx.AsyncClient:
     """The one shared client (created in the composition root)."""
     return httpx.AsyncClient(
-        headers={
-            "User-Agent": settings.user_agent,
-            "Accept": "application/json",
-            "Accept-Encoding": ACCEPT_ENCODING,
-        },
+        # Accept-Encoding is set per request by Upstream, the reader that bounds decoding.
+        headers={"User-Agent": settings.user_agent, "Accept": "application/json"},
         timeout=settings.http_timeout,
         follow_redirects=False,  # Upstream follows them itself, bounded and read with a cap
         limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),

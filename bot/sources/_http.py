@@ -51,9 +51,6 @@ MAX_JSON_DEPTH = 64  # the APIs nest ~8 deep; a `[[[[…` body is an attack, not
 ACCEPT_ENCODING = "gzip, deflate"
 Sleep = Callable[[float], Awaitable[None]]
 
-# Kept for callers that imported it from here.
-RateLimiter = FairLimiter
-
 
 class SourceError(Exception):
     """One upstream failed for this request (timeout, 429, 5xx, junk). Not shown verbatim."""

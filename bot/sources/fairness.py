@@ -154,7 +154,7 @@ class FairLimiter:
 
     # -- the interface ----------------------------------------------------------------------
 
-    async def acquire(self, *_: object) -> None:
+    async def acquire(self) -> None:
         """Wait for a token and a slot, in fair order; ``release()`` afterwards."""
         requester = REQUESTER.get()
         if not self.waiting() and self.active < self.concurrency:
