@@ -3,8 +3,9 @@
 For each paper the abstract (its sentences joined by spaces) and title go to ``bot.summaries``;
 the output is scored with Google's rouge-score (stemming on) against every gold TL;DR, and the
 gold with the highest ROUGE-1 F1 gives that paper's ROUGE-1/2/L. Scores are averaged ×100.
-Baselines: the abstract's first sentence, and the oracle best single sentence (an upper bound
-for picking one sentence without rewriting it). Prints a table and ms per abstract.
+Baselines: the abstract's first sentence (as SciTLDR splits it, and as ``split_sentences``
+does), and the oracle best single sentence (an upper bound for picking one sentence without
+rewriting it). Prints a table and ms per abstract.
 
     python bench/summaries.py --split dev [--limit N] [--data ../shared/data/scitldr]
 """
@@ -23,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from rouge_score import rouge_scorer  # noqa: E402
 
-from bot.summaries import tldr  # noqa: E402
+from bot.summaries import abstract_sentences, tldr  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "scitldr"
 METRICS = ("rouge1", "rouge2", "rougeL")
@@ -79,6 +80,12 @@ def first_sentence(paper: dict) -> str:
     return paper["source"][0]
 
 
+def first_split_sentence(paper: dict) -> str:
+    """The first sentence as the bot's splitter finds it (headings dropped)."""
+    sentences = abstract_sentences(abstract_of(paper))
+    return sentences[0] if sentences else ""
+
+
 def method(paper: dict) -> str:
     summary = tldr(paper.get("title"), abstract_of(paper))
     return summary.text if summary else ""
@@ -100,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     papers = load_split(args.data, args.split, args.limit)
     tldr("warm-up", "We load the model once. It is cached. Then we time the rest of it.")
     rows = [("first sentence", *mean_scores(papers, first_sentence))]
+    rows.append(("first sentence (our splitter)", *mean_scores(papers, first_split_sentence)))
     rows.append(("local TL;DR (bot.summaries)", *mean_scores(papers, method)))
     if not args.no_oracle:
         rows.append(("oracle best single sentence", *mean_scores(papers, oracle)))
@@ -108,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'system':<30} {'R-1':>6} {'R-2':>6} {'R-L':>6} {'ms/abstract':>12}")
     for name, (r1, r2, rl), ms in rows:
         timing = f"{ms:12.2f}" if name.startswith("local") else f"{'':>12}"
-        print(f"{name:<30} {r1:6.1f} {r2:6.1f} {rl:6.1f} {timing}")
+        print(f"{name:<30} {r1:6.2f} {r2:6.2f} {rl:6.2f} {timing}")
     return 0
 
 

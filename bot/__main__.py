@@ -136,6 +136,8 @@ async def run_bot(settings: Settings, *, sync_only: bool = False) -> int:
 async def run_cli(args, settings: Settings) -> int:
     if args.command in ("run", "sync"):
         return await run_bot(settings, sync_only=args.command == "sync")
+    if args.command == "styles":  # the bundled files only: no database, no network
+        return cli.styles(" ".join(args.query), dependent=args.all, limit=args.limit)
     async with open_services(settings) as services:
         if args.command == "paper":
             return await cli.paper(services.papers, " ".join(args.query), as_json=args.json)

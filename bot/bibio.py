@@ -15,6 +15,7 @@ An entry past a limit is reported with its line, like a malformed one.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import re
 from dataclasses import dataclass, field
@@ -30,7 +31,8 @@ from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_la
 from bot.errors import LitError
 from bot.identifiers import parse_identifier
 from bot.models import Author, Identifier, IdKind, Work
-from bot.sources._common import author_from_display, author_from_parts
+from bot.names import fold
+from bot.sources._common import as_str, author_from_display, author_from_parts
 from bot.text import clean_text
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -99,6 +101,7 @@ class ImportItem:
     label: str  # what to call it in the report (key, DOI, title)
     work: Work | None = None  # metadata from the file
     identifier: Identifier | None = None  # to be looked up
+    key: str | None = None  # a .bib entry's own key, which its export keeps
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,8 +369,9 @@ def parse_bibtex(text: str, latex: LatexDecoder | None = None) -> Parsed:
         fields = entry.fields_dict
 
         def get(name: str, fields=fields) -> str | None:
+            """The field's text; a placeholder (``volume = {null}``, ``{n/a}``) is no value."""
             f = fields.get(name)
-            return clean_text(str(f.value)) if f is not None and f.value else None
+            return as_str(f.value) if f is not None and isinstance(f.value, str) else None
 
         title = get("title")
         line = entry.start_line + 1
@@ -405,7 +409,7 @@ def parse_bibtex(text: str, latex: LatexDecoder | None = None) -> Parsed:
             problem = f"@{entry.entry_type}{{{entry.key[:60]}}}: not imported: {refused}"
             parsed.problems.append(Problem(line, problem))
             continue
-        parsed.items.append(ImportItem(line, entry.key, work=work))
+        parsed.items.append(ImportItem(line, entry.key, work=work, key=entry.key))
     parsed.items.sort(key=lambda item: item.line)
     parsed.problems.sort(key=lambda p: p.line)
     return parsed
@@ -468,7 +472,8 @@ def parse_ris(text: str) -> Parsed:
         # RIS names are display strings, "Family, Given" by convention.
         names = record.get("authors") or record.get("first_authors") or []
         authors = tuple(a for a in map(author_from_display, names) if a)
-        first, last = record.get("start_page"), record.get("end_page")
+        # a placeholder ("VL  - null", "SP  - n/a") is no value, as from any source
+        first, last = as_str(record.get("start_page")), as_str(record.get("end_page"))
         pages = f"{first}–{last}" if first and last else first or None
         urls = record.get("urls") or []
         year = _year(record.get("year") or record.get("publication_year") or record.get("date"))
@@ -478,19 +483,15 @@ def parse_ris(text: str) -> Parsed:
             "authors": authors,
             "year": year,
             "published": str(year) if year else None,
-            "venue": clean_text(
-                record.get("secondary_title")
-                or record.get("journal_name")
-                or record.get("alternate_title3")
-                or ""
-            )
-            or None,
+            "venue": as_str(record.get("secondary_title"))
+            or as_str(record.get("journal_name"))
+            or as_str(record.get("alternate_title3")),
             "type": RIS_TYPES.get(record.get("type_of_reference", ""), "other"),
-            "volume": record.get("volume"),
-            "issue": record.get("number"),
+            "volume": as_str(record.get("volume")),
+            "issue": as_str(record.get("number")),
             "pages": pages,
-            "publisher": record.get("publisher"),
-            "issn": tuple(filter(None, [record.get("issn")])),
+            "publisher": as_str(record.get("publisher")),
+            "issn": tuple(filter(None, [as_str(record.get("issn"))])),
             "url": urls[0] if urls else record.get("url"),
         }
         try:
@@ -500,6 +501,54 @@ def parse_ris(text: str) -> Parsed:
             continue
         parsed.items.append(ImportItem(start, work.doi or title[:60], work=work))
     return parsed
+
+
+# -- DOI checks ---------------------------------------------------------------------------
+
+# How alike two folded titles must be (difflib ratio) to be one work's: spelling, punctuation
+# and LaTeX leftovers differ between a .bib and the registry's record; another paper's title
+# shares a few words at most.
+TITLE_LIKENESS = 0.8
+
+
+def _folded_title(work: Work) -> str:
+    return fold(work.rich("title").plain())  # "CO₂" and "CO2", "Müller" and "Muller" alike
+
+
+def _titles_agree(mine: Work, found: Work) -> bool:
+    a, b = _folded_title(mine), _folded_title(found)
+    if not a or not b or a == b or a.startswith(b) or b.startswith(a):  # a dropped subtitle
+        return True
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio() >= TITLE_LIKENESS
+
+
+def _authors_agree(mine: Work, found: Work) -> bool:
+    if not mine.authors or not found.authors:
+        return True
+    a, b = (fold(w.authors[0].family or w.authors[0].name) for w in (mine, found))
+    if not a or not b or set(a.split()) & set(b.split()):  # "García Márquez" and "Márquez"
+        return True
+    a, b = a.replace(" ", ""), b.replace(" ", "")
+    return a in b or b in a or difflib.SequenceMatcher(None, a, b).ratio() >= TITLE_LIKENESS
+
+
+def doi_disagreement(mine: Work, found: Work) -> str | None:
+    """Why the record ``found`` for ``mine``'s DOI looks like another work (its title or first
+    author differs from the file's, compared folded), or ``None`` when they agree."""
+    differs = [
+        what
+        for what, agree in (("title", _titles_agree), ("first author", _authors_agree))
+        if not agree(mine, found)
+    ]
+    if not differs:
+        return None
+    first = found.authors[0] if found.authors else None
+    by = (first.family or first.name) if first else None
+    named = f"“{found.title[:80]}”" + (f" by {by}" if by else "")
+    return (
+        f"its DOI {mine.doi} is {named}: not this entry's {' or '.join(differs)}. "
+        "Check the DOI (the entry was imported as the file has it)."
+    )
 
 
 # -- identifier lists --------------------------------------------------------------------

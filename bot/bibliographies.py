@@ -7,7 +7,8 @@ parsed off the event loop and applied in one transaction, exports through ``Cite
 Every call carries an ``Actor``: the owner (server or person) it acts within, and who acts.
 Imports and exports count against the actor's ``Cooldowns`` (the CLI's administrator is not
 limited); an import is parsed and checked whole before anything, even a default bibliography,
-is written.
+is written. An imported .bib entry keeps its key (``NewEntry.cite_key``) and the DOIs in a file
+are looked up to flag entries whose DOI names another work.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ import logging
 import re
 from dataclasses import dataclass, field
 
-from bot import bibio
+from bot import bibio, exports
 from bot.citing import FORMATS, CiteService, is_numeric, resolve_target
 from bot.cooldowns import Cooldowns
-from bot.errors import LitError, PermissionDenied
+from bot.errors import LitError, NotFound, PermissionDenied
 from bot.identifiers import parse_identifier
 from bot.models import Work
 from bot.papers import PaperService
@@ -41,6 +42,9 @@ TAG = re.compile(r"^[\w][\w-]{0,29}$")
 MAX_TAGS = 10
 MAX_NOTE = 500
 IMPORT_CONCURRENCY = 8
+# DOIs of a .bib/.ris import looked up to check them: bounds an import's time (at 8 at a time,
+# a few minutes, well inside an interaction's 15-minute token).
+MAX_DOI_CHECKS = 1000
 
 
 class BibliographyError(LitError):
@@ -99,11 +103,15 @@ class ImportReport:
     added: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
     failed: list[bibio.Problem] = field(default_factory=list)
+    # imported, but worth a look: a DOI that names another work, a key that changed
+    check: list[bibio.Problem] = field(default_factory=list)
 
     def summary(self) -> str:
         parts = [f"{len(self.added)} added", f"{len(self.duplicates)} already there"]
         if self.failed:
             parts.append(f"{len(self.failed)} failed")
+        if self.check:
+            parts.append(f"{len(self.check)} to check")
         return f"Import into “{self.bibliography.name}”: " + ", ".join(parts) + "."
 
     def text(self) -> str:
@@ -111,6 +119,10 @@ class ImportReport:
         if self.failed:
             lines.append("Failed:")
             lines += [f"  line {p.line}: {p.message}" for p in self.failed]
+            lines.append("")
+        if self.check:
+            lines.append("Imported, but check:")
+            lines += [f"  line {p.line}: {p.message}" for p in self.check]
             lines.append("")
         if self.duplicates:
             lines.append("Already in the bibliography (note and tags kept):")
@@ -162,6 +174,25 @@ def clean_note(note: str | None) -> str | None:
 
 def slug(name: str) -> str:
     return re.sub(r"[^\w.-]+", "-", name, flags=re.ASCII).strip("-").lower() or "bibliography"
+
+
+def _changed_keys(
+    items: list[tuple[bibio.ImportItem, str]], stored: dict[str, str | None]
+) -> list[bibio.Problem]:
+    """The imported entries whose own key is not the one they are exported under, and why."""
+    out = []
+    for item, key in items:
+        kept = stored.get(key)
+        if kept is None or kept == item.key:
+            continue
+        if exports.user_key(item.key) is None:
+            why = "cannot be written back to a .bib file"
+        else:
+            why = "is another entry's key in this bibliography"
+        out.append(
+            bibio.Problem(item.line, f"the key “{item.key}” {why}: this entry's key is “{kept}”")
+        )
+    return out
 
 
 class BibliographyService:
@@ -417,7 +448,13 @@ class BibliographyService:
         self._charge(actor, "export", -(-len(entries) // EXPORT_COST_ENTRIES))
         works = [e.work for e in entries]
         markup = "markdown" if markdown and target not in FORMATS else "text"
-        formatted = await self.cites.format(works, target, markup=markup)  # type: ignore[arg-type]
+        keys = None
+        if target == "bibtex":  # stored keys kept; entries from before keys were stored get
+            keys = exports.cite_keys(works, [e.cite_key for e in entries])  # theirs now
+            new = {e.work_key: k for e, k in zip(entries, keys, strict=True) if not e.cite_key}
+            if new:
+                await self.store.keep_cite_keys(actor.owner, bib.id, new)
+        formatted = await self.cites.format(works, target, markup=markup, keys=keys)  # type: ignore[arg-type]
         text = formatted.text if formatted.text.endswith("\n") else formatted.text + "\n"
         return ExportFile(
             f"{slug(bib.name)}.{formatted.extension}", text.encode(), len(works), formatted.label
@@ -438,30 +475,53 @@ class BibliographyService:
 
         works: list[tuple[bibio.ImportItem, Work]] = []
         lookups = [item for item in parsed.items if item.work is None]
+        with_doi = [item for item in parsed.items if item.work is not None and item.work.doi]
         gate = asyncio.Semaphore(IMPORT_CONCURRENCY)
 
-        async def fetch(item: bibio.ImportItem) -> tuple[bibio.ImportItem, Work | str]:
+        async def fetch(item: bibio.ImportItem) -> tuple[bibio.ImportItem, Work | LitError]:
             async with gate:
                 try:
-                    assert item.identifier is not None
-                    return item, await self.papers.lookup(item.identifier, extras=False)
+                    ident = item.identifier
+                    if ident is None:  # a file's entry: look its DOI up, to check it
+                        assert item.work is not None and item.work.doi is not None
+                        ident = parse_identifier(item.work.doi)
+                    return item, await self.papers.lookup(ident, extras=False)
                 except LitError as error:
-                    return item, error.user_message
+                    return item, error
 
         failed = list(parsed.problems)
+        check: list[bibio.Problem] = []
         with bulk_work():  # an import's lookups wait behind every member's interactive ones
-            outcomes = await asyncio.gather(*(fetch(i) for i in lookups))
+            outcomes = await asyncio.gather(
+                *(fetch(i) for i in lookups), *(fetch(i) for i in with_doi[:MAX_DOI_CHECKS])
+            )
         for item, outcome in outcomes:
-            if isinstance(outcome, str):
-                failed.append(bibio.Problem(item.line, f"{item.label}: {outcome}"))
+            if item.work is not None:  # a DOI check
+                if isinstance(outcome, NotFound):
+                    check.append(bibio.Problem(item.line, f"{item.label}: {outcome.user_message}"))
+                elif isinstance(outcome, Work):
+                    if reason := bibio.doi_disagreement(item.work, outcome):
+                        check.append(bibio.Problem(item.line, f"{item.label}: {reason}"))
+            elif isinstance(outcome, LitError):
+                failed.append(bibio.Problem(item.line, f"{item.label}: {outcome.user_message}"))
             else:
                 works.append((item, outcome))
+        if len(with_doi) > MAX_DOI_CHECKS:
+            unchecked = with_doi[MAX_DOI_CHECKS]
+            check.append(
+                bibio.Problem(
+                    unchecked.line,
+                    f"from here on, DOIs were not checked (at most {MAX_DOI_CHECKS:,} per "
+                    "import); import the rest in a second file to check them",
+                )
+            )
         works += [(item, item.work) for item in parsed.items if item.work is not None]
         works.sort(key=lambda pair: pair[0].line)
 
-        report = ImportReport(await self.resolve(actor, name), failed=failed)
+        report = ImportReport(await self.resolve(actor, name), failed=failed, check=check)
         seen: set[str] = set()
         batch: list[NewEntry] = []
+        keyed: list[tuple[bibio.ImportItem, str]] = []  # entries with a key of their own
         labels: dict[str, str] = {}
         for item, work in works:
             key = work_key(work)
@@ -470,7 +530,10 @@ class BibliographyService:
                 continue
             seen.add(key)
             labels[key] = f"line {item.line}: {item.label}"
-            batch.append(NewEntry(work))  # note/tags None: an existing entry keeps its own
+            # note/tags None: an existing entry keeps its own; a .bib entry's key is kept
+            batch.append(NewEntry(work, cite_key=item.key))
+            if item.key:
+                keyed.append((item, key))
         bib = report.bibliography
         result = await self.store.add_many(actor.owner, bib.id, batch, by=actor.user_id)
         if result is None:
@@ -478,7 +541,9 @@ class BibliographyService:
         added, updated = result
         report.added = [labels[k] for k in added]
         report.duplicates += [labels[k] for k in updated]
+        report.check += _changed_keys(keyed, await self.store.cite_keys(actor.owner, bib.id))
         report.failed.sort(key=lambda p: p.line)
+        report.check.sort(key=lambda p: p.line)
         return report
 
     # -- autocomplete ----------------------------------------------------------------------

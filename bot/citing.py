@@ -1,8 +1,9 @@
 """CiteService: a work (or many) in a citation style or a bibliography format, cached.
 
-Pure formatting lives in ``bot.citations``; this layer adds the lookups, the per-scope default
-style, the SQLite cache of formatted strings and the worker thread, so the event loop never
-runs citeproc. Cogs, the CLI and exports all come through here.
+Pure formatting lives in ``bot.citations`` (styles) and ``bot.exports`` (BibTeX, RIS); this
+layer adds the lookups, the per-scope default style, the SQLite cache of formatted strings, the
+BibTeX key a saved entry already has, and the worker thread, so the event loop never runs
+citeproc. Cogs, the CLI and exports all come through here.
 """
 
 from __future__ import annotations
@@ -15,21 +16,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from bot import citations
-from bot.citations import is_numeric, style_title
+from bot import citations, exports
 from bot.models import Identifier, Work
 from bot.names import fold
 from bot.papers import PaperService
+from bot.storage.bibliographies import BibliographyStore, Owner
 from bot.storage.citations import CitationCache
 from bot.storage.preferences import CITATION_STYLE, Preferences, Scope
 from bot.storage.works import work_key
+from bot.styles import is_numeric, style_title
 
 log = logging.getLogger(__name__)
 
 Markup = Literal["markdown", "text"]
 DEFAULT_STYLE = "apa"
 # Bumped whenever the formatting code changes what it prints, so cached strings are redone.
-FORMAT_VERSION = "2"  # 2: Markdown through bot.markdown (escaper, URL policy)
+# 2: Markdown through bot.markdown (escaper, URL policy); 3: titles as rich text
+FORMAT_VERSION = "3"
 INLINE_DIGESTS = 50
 
 FORMATS: dict[str, tuple[str, str, str]] = {
@@ -113,11 +116,13 @@ class CiteService:
         preferences: Preferences,
         *,
         default_style: str = DEFAULT_STYLE,
+        bibliographies: BibliographyStore | None = None,
     ) -> None:
         self.papers = papers
         self.cache = cache
         self.preferences = preferences
         self.fallback_style = default_style
+        self.bibliographies = bibliographies  # for the keys of saved entries (BibTeX)
 
     async def default_style(self, *, guild_id: int | None, user_id: int | None) -> str:
         """The server's style in a server, the user's own in DMs; else APA."""
@@ -131,7 +136,8 @@ class CiteService:
         self, style: str | None, *, guild_id: int | None, user_id: int
     ) -> str | None:
         """Store the default (``None`` resets it); returns the resolved style id."""
-        resolved = citations.resolve_style(style) if style else None
+        # a title or a typo searches the style list: off the event loop
+        resolved = await asyncio.to_thread(citations.resolve_style, style) if style else None
         scope, scope_id = _scope(guild_id, user_id)
         await self.preferences.set(scope, scope_id, CITATION_STYLE, resolved, by=user_id)
         return resolved
@@ -144,21 +150,46 @@ class CiteService:
         markup: Markup = "markdown",
         guild_id: int | None = None,
         user_id: int | None = None,
+        channel_id: int | None = None,
     ) -> tuple[Work, Formatted]:
+        """One work's citation. As BibTeX, a work saved in one of the server's (in DMs, the
+        user's) bibliographies keeps that entry's key (``saved_key``)."""
         if target is None:
             target = await self.default_style(guild_id=guild_id, user_id=user_id)
         target = resolve_target(target)  # an unknown style is refused before any lookup
         work = await self.papers.lookup(ident)
-        return work, await self.format([work], target, markup=markup)
+        keys = None
+        if target == "bibtex":
+            keys = [await self.saved_key(work, guild_id, user_id, channel_id)]
+        return work, await self.format([work], target, markup=markup, keys=keys)
+
+    async def saved_key(
+        self, work: Work, guild_id: int | None, user_id: int | None, channel_id: int | None
+    ) -> str | None:
+        """The BibTeX key ``work`` has in the scope's bibliographies: the channel's default
+        bibliography first, then the entry saved first; ``None`` when it is not saved."""
+        if self.bibliographies is None or (guild_id is None and user_id is None):
+            return None
+        owner = Owner.guild(guild_id) if guild_id is not None else Owner.user(user_id or 0)
+        return await self.bibliographies.saved_key(owner, work_key(work), channel_id)
 
     async def format(
-        self, works: Sequence[Work], target: str, *, markup: Markup = "markdown"
+        self,
+        works: Sequence[Work],
+        target: str,
+        *,
+        markup: Markup = "markdown",
+        keys: Sequence[str | None] | None = None,
     ) -> Formatted:
-        """``works`` in ``target`` (a style name, alias or format); entries in the order given."""
+        """``works`` in ``target`` (a style name, alias or format); entries in the order given.
+        ``keys``: BibTeX keys to keep, one per work (``None`` for a new one)."""
         target = resolve_target(target)
         if target in FORMATS:
             label, extension, language = FORMATS[target]
-            text = await asyncio.to_thread(citations.render, list(works), target, markup="text")
+            if target == "bibtex":
+                text = await asyncio.to_thread(exports.to_bibtex, list(works), keys)
+            else:
+                text = await asyncio.to_thread(citations.render, list(works), target, markup="text")
             return Formatted(text, target, label, extension, language)
         entries = await self.entries(works, target, markup=markup)
         separator = "\n\n" if markup == "markdown" else "\n"

@@ -15,6 +15,7 @@ from bot.identifiers import parse_identifier
 from bot.neighbours import NeighbourService
 from bot.papers import PaperService
 from bot.storage.bibliographies import Owner
+from bot.styles import UnknownStyle, list_styles, search_styles
 from bot.ui.terminal import render_neighbourhood_text, render_summary_text, render_text
 
 TOKEN_HELP = """\
@@ -88,13 +89,46 @@ def build_parser() -> argparse.ArgumentParser:
 
     summary = sub.add_parser("summary", help="print a paper's TL;DR and key sentences")
     summary.add_argument("query", nargs="+", help="DOI, URL, arXiv id, PMID, PMCID or title")
+
+    styles_cmd = sub.add_parser(
+        "styles",
+        help="list or search the bundled citation styles",
+        description="Without a query, list the ~2,850 bundled CSL styles (id and title); with "
+        "one, the best matches by id, alias or title, ranked as /cite's autocomplete ranks them. "
+        "Any id printed works with `litbot cite --style`.",
+    )
+    styles_cmd.add_argument("query", nargs="*", help="part of a name: apa, vancouver, a journal…")
+    styles_cmd.add_argument(
+        "--all", action="store_true", help="list the ~8,000 journal (dependent) styles too"
+    )
+    styles_cmd.add_argument(
+        "--limit", type=int, default=25, help="matches to print for a query (default 25)"
+    )
     return parser
 
 
 def fail(error: LitError) -> int:
     """One line on stderr; exit 2 for bad or unknown input, 3 for upstream trouble."""
-    print(f"litbot: {error.user_message}", file=sys.stderr)
+    # an unknown style's Discord message points at autocomplete; here, at `litbot styles`
+    message = error.terminal_message if isinstance(error, UnknownStyle) else error.user_message
+    print(f"litbot: {message}", file=sys.stderr)
     return error.exit_code
+
+
+def styles(query: str, *, dependent: bool = False, limit: int = 25) -> int:
+    """Style ids and titles, one per line: the bundled styles (journal styles too with
+    ``dependent``), or the best matches for ``query``, journals included. A journal's
+    (dependent) style names the style it uses."""
+    query = " ".join(query.split())
+    found = search_styles(query, max(1, limit)) if query else list_styles(dependent=dependent)
+    if not found:
+        print(f"litbot: no bundled style matches “{query}”.", file=sys.stderr)
+        return 2
+    width = min(40, max(len(s.id) for s in found))
+    for style in found:
+        uses = f"  (journal style; uses {style.parent})" if style.parent else ""
+        print(f"{style.id:<{width}}  {style.title}{uses}")
+    return 0
 
 
 async def paper(papers: PaperService, query: str, *, as_json: bool) -> int:

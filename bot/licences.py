@@ -11,18 +11,35 @@ Rules, in words:
   preprint; at equal version an openly licensed copy wins, then the publisher's host, then the
   more reliable source (Unpaywall > OpenAlex > Semantic Scholar).
 - Shadow libraries are never linked, whatever a source says.
+- Every arXiv paper is free to read: arXiv holds at least a non-exclusive licence to distribute
+  it. An arXiv copy whose source states no licence takes the licence another source states for
+  the same paper (DataCite's ``rightsList`` for the arXiv DOI ``10.48550/arxiv.…``, which names
+  the licence the authors chose on submission, e.g. CC BY 4.0), and otherwise is "free to read
+  (arXiv licence)", never "not openly licensed". A work whose DOI is an arXiv DOI has an arXiv
+  copy even when no source lists it: the DOI names it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date
 from urllib.parse import urlsplit
 
 from bot.models import Access, LicenceStatement, Location, Version
 
 OA_STATUSES = ("gold", "green", "hybrid", "bronze", "diamond", "closed")
+
+# arXiv's own licence to distribute (arxiv.org/licenses/nonexclusive-distrib/1.0/, and the
+# "assumed" licence of papers submitted before 2004): free to read, no licence to reuse.
+ARXIV_LICENCE = "arxiv"
+ARXIV_DOI_PREFIX = "10.48550/arxiv."
+_ARXIV_URL = re.compile(
+    r"^https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/(?P<id>[a-z-]+(?:\.[a-z]{2})?/\d{7}|"
+    r"\d{4}\.\d{4,5})(?:v\d+)?(?:\.pdf)?/?(?:[?#].*)?$",
+    re.IGNORECASE,
+)
 
 CREATIVE_COMMONS = frozenset(
     {"cc-by", "cc-by-sa", "cc-by-nd", "cc-by-nc", "cc-by-nc-sa", "cc-by-nc-nd", "cc0"}
@@ -41,6 +58,7 @@ LICENCE_LABELS = {
     "public-domain": "public domain",
     "other-oa": "other open licence",
     "publisher-specific": "publisher's own terms (free to read)",
+    ARXIV_LICENCE: "free to read (arXiv licence)",
 }
 
 # Where full texts are never fetched or linked from, whatever a source says.
@@ -105,6 +123,8 @@ def normalise_licence(value: str | None) -> str | None:
         return None
     text = value.strip()
     low = text.lower()
+    if "arxiv.org/licenses/" in low:  # nonexclusive-distrib/1.0/, assumed-1991-2003/
+        return ARXIV_LICENCE
     if m := _CC_ZERO.search(text):
         return "cc0" if m["kind"].lower() == "zero" else "public-domain"
     if m := _CC_URL.search(text):
@@ -172,6 +192,74 @@ def is_linkable(url: str | None) -> bool:
     return not is_shadow_library(url)
 
 
+def arxiv_id_of_doi(doi: str | None) -> str | None:
+    """``10.48550/arxiv.2312.07559`` → ``2312.07559`` (any case); ``None`` for other DOIs."""
+    if isinstance(doi, str) and doi.lower().startswith(ARXIV_DOI_PREFIX):
+        return doi[len(ARXIV_DOI_PREFIX) :].lower() or None
+    return None
+
+
+def arxiv_id_of_url(url: str | None) -> str | None:
+    """The arXiv id of an arxiv.org abs or pdf link (version dropped), else ``None``."""
+    if isinstance(url, str) and (m := _ARXIV_URL.match(url.strip())):
+        return m["id"].lower()
+    return None
+
+
+def arxiv_copy(
+    arxiv_id: str,
+    *,
+    source: str = "arxiv",
+    licence: str | None = None,
+    licence_url: str | None = None,
+) -> Location:
+    """arXiv's copy of a paper: the abstract page as landing page, the PDF of the latest
+    version, a submitted version (a preprint) in a repository."""
+    return Location(
+        url=f"https://arxiv.org/abs/{arxiv_id}",
+        source=source,
+        landing_page_url=f"https://arxiv.org/abs/{arxiv_id}",
+        pdf_url=f"https://arxiv.org/pdf/{arxiv_id}",
+        licence=licence,
+        licence_url=licence_url,
+        version=Version.SUBMITTED,
+        host_type="repository",
+        host_name="arXiv",
+    )
+
+
+def _arxiv_copies(
+    locations: list[Location], doi: str | None, statements: list[LicenceStatement]
+) -> list[Location]:
+    """``locations`` with every arXiv copy given a licence (see the module docstring), and an
+    arXiv copy added when the DOI is an arXiv DOI and no source listed one."""
+    doi_arxiv = arxiv_id_of_doi(doi)
+    stated: dict[str, tuple[str, str | None, str]] = {}  # arXiv id → (licence, url, source)
+    for loc in locations:
+        ident = arxiv_id_of_url(loc.url) or arxiv_id_of_url(loc.landing_page_url)
+        if ident and loc.licence and ident not in stated:
+            stated[ident] = (loc.licence, loc.licence_url, loc.source)
+    if doi_arxiv and doi_arxiv not in stated:
+        # For an arXiv DOI, DataCite's rights statements are about that arXiv paper.
+        lic = next((s for s in statements if s.licence), None)
+        if lic is not None:
+            stated[doi_arxiv] = (lic.licence or "", lic.url or None, "datacite")
+    out: list[Location] = []
+    seen: set[str] = set()
+    for loc in locations:
+        ident = arxiv_id_of_url(loc.url) or arxiv_id_of_url(loc.landing_page_url)
+        if ident:
+            seen.add(ident)
+            if not loc.licence:
+                licence, url, source = stated.get(ident, (ARXIV_LICENCE, None, loc.source))
+                loc = replace(loc, licence=licence, licence_url=url, source=source, is_oa=True)
+        out.append(loc)
+    if doi_arxiv and doi_arxiv not in seen:
+        licence, url, source = stated.get(doi_arxiv, (ARXIV_LICENCE, None, "arxiv"))
+        out.append(arxiv_copy(doi_arxiv, source=source, licence=licence, licence_url=url))
+    return out
+
+
 def _rank(loc: Location) -> tuple[int, int, int, int]:
     open_rank = 0 if loc.licence in OPEN_LICENCES else 1 if loc.licence else 2
     host_rank = 0 if loc.host_type == "publisher" else 1
@@ -217,6 +305,8 @@ def _describe(loc: Location, licence: str | None, licence_url: str | None) -> st
         terms = f"{licence_label(licence, licence_url)}: free to read and reuse under its terms"
     elif licence == "publisher-specific":
         terms = "publisher's own terms: free to read only"
+    elif licence == ARXIV_LICENCE:
+        terms = "arXiv's licence to distribute it: free to read, no reuse licence stated"
     else:
         terms = "no licence stated: free to read only"
     return f"Open {version} {where}; {terms}."
@@ -240,8 +330,9 @@ def choose_access(
     status_source = next(
         ((src, st.lower()) for src, st in statuses if st and st.lower() in OA_STATUSES), None
     )
+    crossref_licences = list(crossref_licences)
     cr_licence = _current_crossref_licence(crossref_licences, today)
-    best = best_location(locations)
+    best = best_location(_arxiv_copies(list(locations), doi, crossref_licences))
 
     if best is None and cr_licence is not None and read_at:
         # The publisher states an open licence on its version: the DOI resolves to it.

@@ -4,6 +4,10 @@ Why this order:
 - Bibliographic fields (title, authors, venue, volume, issue, pages, dates, type): Crossref
   first — it is what the publisher deposited — then DataCite (the registrar for non-Crossref
   DOIs), then OpenAlex, Unpaywall and Semantic Scholar, which derive theirs from the former.
+- Year and date: one unit, from the first source in ``PRECEDENCE["year"]`` that has a
+  publication date (each source reads publication dates only, never deposit dates); the year
+  and the date never come from two sources, and ``Work.date_field`` names the source and field
+  ("crossref:published-print").
 - Abstract: Crossref's JATS keeps the publisher's paragraphs and section headings (structured
   abstracts matter for the TL;DR); OpenAlex's inverted index is a lossy rebuild; Semantic
   Scholar fills gaps; DataCite last (its "abstract" is often a description of a dataset).
@@ -12,23 +16,43 @@ Why this order:
 - TL;DR: Semantic Scholar only (a local summary is added later and labelled as such).
 - Open-access locations: Unpaywall > OpenAlex > Semantic Scholar (see ``bot/licences.py``).
 - Retraction: any source that says "retracted" wins; silence is not a clean bill of health.
+- arXiv preprints (asked only for arXiv ids and ``10.48550/arxiv.…`` DOIs): arXiv's own record
+  comes first for every bibliographic field but the authors — it is what the authors submitted,
+  with the first version's full date where DataCite has only a year, and its LaTeX decoded —
+  then DataCite, the registrar of the arXiv DOI, whose structured names (given/family, ORCIDs)
+  come first for the authors. Both come before OpenAlex and Semantic Scholar, which copy them:
+  Semantic Scholar's record of 10.48550/arxiv.2312.07559 has the author "Jakub L'ala" (arXiv's
+  ``L\'ala`` decoded wrongly) and DBLP's journal "ArXiv", volume "abs/2312.07559" and type
+  JournalArticle. That DBLP entry is never a venue, volume or type (``_without_dblp``); a work
+  whose DOI is an arXiv DOI is a preprint on arXiv whatever a lower source says
+  (``_arxiv_preprint``), and its published version's DOI and journal reference come from arXiv.
+- PMID and PMCID: NCBI's ID converter (the registry of both) > OpenAlex > Semantic Scholar.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
-from bot.licences import choose_access
+from bot.licences import arxiv_id_of_doi, choose_access
 from bot.models import Author, SourceRecord, Work
 from bot.names import fold, is_cjk
 
-BIBLIOGRAPHIC = ("crossref", "datacite", "openalex", "unpaywall", "s2")
+# Fields whose text may carry styling (italic species, superscripts): see bot/richtext.py.
+RICH_FIELDS = ("title", "abstract")
+BIBLIOGRAPHIC = ("crossref", "arxiv", "datacite", "openalex", "unpaywall", "s2")
+# Structured names (given/family, ORCIDs) before display strings split by a heuristic.
+AUTHORS = ("crossref", "datacite", "arxiv", "openalex", "unpaywall", "s2")
+# Sources that give identifiers only: they complete a card, they never make one.
+ID_SOURCES = ("ncbi",)
+SOURCES = (*BIBLIOGRAPHIC, *ID_SOURCES)
+ARXIV_FIELDS = ("arxiv",)
 
 PRECEDENCE: dict[str, tuple[str, ...]] = {
     "doi": BIBLIOGRAPHIC,
     "title": BIBLIOGRAPHIC,
-    "authors": BIBLIOGRAPHIC,
+    "authors": AUTHORS,
     "year": BIBLIOGRAPHIC,
     "published": BIBLIOGRAPHIC,
     "venue": BIBLIOGRAPHIC,
@@ -40,14 +64,19 @@ PRECEDENCE: dict[str, tuple[str, ...]] = {
     "issn": BIBLIOGRAPHIC,
     "isbn": BIBLIOGRAPHIC,
     "language": BIBLIOGRAPHIC,
-    "url": ("crossref", "datacite", "openalex", "s2"),
+    "url": ("crossref", "arxiv", "datacite", "openalex", "s2"),
     "cited_by_count": ("openalex", "crossref", "s2", "datacite"),
-    "abstract": ("crossref", "openalex", "s2", "datacite"),
+    "abstract": ("crossref", "arxiv", "openalex", "s2", "datacite"),
     "tldr": ("s2",),
     "openalex_id": ("openalex",),
-    "pmid": ("openalex", "s2"),
-    "pmcid": ("openalex", "s2"),
-    "arxiv": ("datacite", "s2"),
+    "pmid": ("ncbi", "openalex", "s2"),
+    "pmcid": ("ncbi", "openalex", "s2"),
+    "arxiv": ("arxiv", "datacite", "s2"),
+    "arxiv_version": ARXIV_FIELDS,
+    "arxiv_category": ARXIV_FIELDS,
+    "updated": ARXIV_FIELDS,
+    "published_doi": ARXIV_FIELDS,
+    "journal_ref": ARXIV_FIELDS,
     "references_count": ("openalex", "crossref"),
     "referenced": ("openalex",),
     "related": ("openalex",),
@@ -57,6 +86,9 @@ PRECEDENCE: dict[str, tuple[str, ...]] = {
 GENERIC_TYPES = frozenset({"article", "other", None})
 SPECIFIC_TYPES = frozenset({"review", "editorial", "letter", "erratum", "retraction"})
 OA_STATUS_ORDER = ("unpaywall", "openalex", "s2")
+# DBLP files arXiv preprints as a journal ("CoRR", shown by Semantic Scholar as "ArXiv") with
+# the volume "abs/<id>"; Semantic Scholar copies it, with the type JournalArticle.
+DBLP_ARXIV_VENUES = frozenset({"arxiv", "arxiv.org", "corr"})
 SOURCE_LABELS = {
     "openalex": "OpenAlex",
     "crossref": "Crossref",
@@ -64,6 +96,8 @@ SOURCE_LABELS = {
     "s2": "Semantic Scholar",
     "datacite": "DataCite",
     "arxiv": "arXiv",
+    "ncbi": "NCBI",
+    "doi": "its arXiv DOI",
     "cache": "cache",
     "local": "generated locally",
     "import": "imported file",
@@ -79,6 +113,59 @@ def _pick(records: Mapping[str, SourceRecord], name: str):
         if value not in (None, "", ()):
             return value, source
     return None, None
+
+
+def _pick_date(
+    records: Mapping[str, SourceRecord],
+) -> tuple[int | None, str | None, str | None, str | None]:
+    """(year, published, source, "source:field") from the first source with a year.
+
+    A date whose year is not the record's year is dropped rather than mixed with it.
+    """
+    order = dict.fromkeys((*PRECEDENCE["year"], *PRECEDENCE["published"]))
+    for source in order:
+        record = records.get(source)
+        if record is None:
+            continue
+        published = record.published
+        year = record.year
+        if year is None and published and published[:4].isdigit():
+            year = int(published[:4])
+        if not year:
+            continue
+        if published and not published.startswith(f"{year:04d}"):
+            published = None
+        field = f"{source}:{record.date_field}" if record.date_field else source
+        return year, published or None, source, field
+    return None, None, None, None
+
+
+def _without_dblp(records: Mapping[str, SourceRecord]) -> Mapping[str, SourceRecord]:
+    """``records`` with Semantic Scholar's copy of DBLP's arXiv entry taken out: its venue
+    ("ArXiv"), its volume ("abs/2312.07559") and the type "Journal article" it implies."""
+    s2 = records.get("s2")
+    if s2 is None or (s2.venue or "").strip().casefold() not in DBLP_ARXIV_VENUES:
+        return records
+    volume = None if (s2.volume or "").strip().lower().startswith("abs/") else s2.volume
+    kind = None if s2.type in GENERIC_TYPES else s2.type
+    return {**records, "s2": replace(s2, venue=None, volume=volume, type=kind)}
+
+
+def _arxiv_preprint(doi: object, values: dict[str, object], provenance: dict[str, str]) -> None:
+    """A work whose DOI is an arXiv DOI (10.48550/arxiv.…) is that arXiv preprint: its type,
+    venue and arXiv id follow from the DOI when arXiv and DataCite did not say them."""
+    arxiv_id = arxiv_id_of_doi(doi if isinstance(doi, str) else None)
+    if not arxiv_id:
+        return
+    if values.get("type") != "preprint":
+        values["type"], provenance["type"] = "preprint", "doi"
+    if provenance.get("venue") not in ("arxiv", "datacite") or not values.get("venue"):
+        values["venue"], provenance["venue"] = "arXiv", "doi"
+    if provenance.get("volume") not in ("arxiv", "datacite"):
+        values.pop("volume", None)
+        provenance.pop("volume", None)
+    if not values.get("arxiv"):
+        values["arxiv"], provenance["arxiv"] = arxiv_id, "doi"
 
 
 def _display(author: Author) -> str:
@@ -142,13 +229,21 @@ def merge(
     ``failed`` maps sources that errored to a short reason; they are named on the card.
     """
     failed = dict(failed or {})
+    records = _without_dblp(records)
     values: dict[str, object] = {}
     provenance: dict[str, str] = {}
     for name in PRECEDENCE:
+        if name in ("year", "published"):
+            continue
         value, source = _pick(records, name)
         if source is not None:
             values[name] = value
             provenance[name] = source
+    year, published, date_source, date_field = _pick_date(records)
+    if date_source:
+        values["year"], values["date_field"], provenance["year"] = year, date_field, date_source
+        if published:
+            values["published"], provenance["published"] = published, date_source
 
     if values.get("type") in GENERIC_TYPES:
         for source in BIBLIOGRAPHIC:
@@ -156,6 +251,7 @@ def merge(
             if record and record.type in SPECIFIC_TYPES:
                 values["type"], provenance["type"] = record.type, source
                 break
+    _arxiv_preprint(values.get("doi"), values, provenance)
 
     notes: list[str] = []
     if "authors" in values:
@@ -172,7 +268,7 @@ def merge(
     doi = values.get("doi")
     locations = tuple(
         loc
-        for source in (*OA_STATUS_ORDER, "datacite", "crossref", "openalex")
+        for source in (*OA_STATUS_ORDER, "arxiv", "datacite", "crossref", "openalex")
         if (record := records.get(source))
         for loc in (((record.best_location,) if record.best_location else ()) + record.locations)
     )
@@ -195,7 +291,16 @@ def merge(
     for source, reason in sorted(failed.items()):
         notes.append(f"{SOURCE_LABELS.get(source, source)} did not answer ({reason}).")
 
+    # Rich text travels with the field it styles, from the source that gave the field.
+    markup = {
+        name: stored
+        for name in RICH_FIELDS
+        if (source := provenance.get(name)) in records
+        and (stored := records[source].markup.get(name))
+    }
+
     return Work(
+        markup=markup,
         title=title,
         doi=doi,
         authors=values.pop("authors", ()),
@@ -206,7 +311,7 @@ def merge(
         access=access,
         locations=unique,
         provenance=provenance,
-        sources=tuple(s for s in (*BIBLIOGRAPHIC, "arxiv") if s in records),
+        sources=tuple(s for s in SOURCES if s in records),
         missing=tuple(sorted(failed)),
         fetched_at=fetched_at or datetime.now(UTC),
         notes=tuple(notes),

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from bot.richtext import RichText
+
 
 class IdKind(StrEnum):
     DOI = "doi"
@@ -21,6 +23,9 @@ class IdKind(StrEnum):
 
 
 ARXIV_DOI_PREFIX = "10.48550/arxiv."
+# The version of what ``Work.to_dict`` writes; cached works of another version are refetched
+# (2: titles and abstracts as rich text, placeholders dropped, years from publication dates).
+WORK_SCHEMA = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +142,9 @@ class SourceRecord:
     authors: tuple[Author, ...] | None = None
     year: int | None = None
     published: str | None = None  # ISO date, possibly partial (YYYY or YYYY-MM)
+    # The field of this source's record that gave year and published ("issued",
+    # "published-print", "dates.Issued", "publication_date"…); never a deposit or index date.
+    date_field: str | None = None
     venue: str | None = None
     type: str | None = None  # normalised vocabulary, see bot/merge.py WORK_TYPES
     volume: str | None = None
@@ -160,9 +168,17 @@ class SourceRecord:
     pmid: str | None = None
     pmcid: str | None = None
     arxiv: str | None = None
+    arxiv_version: int | None = None  # the latest version's number (the id's vN)
+    arxiv_category: str | None = None  # the primary category, e.g. cs.DL
+    updated: str | None = None  # ISO date of the latest version (preprints)
+    published_doi: str | None = None  # a preprint's published version (arXiv's <arxiv:doi>)
+    journal_ref: str | None = None  # where the authors say it was published
     references_count: int | None = None
     referenced: tuple[str, ...] = ()  # OpenAlex ids (W…) of the works it cites
     related: tuple[str, ...] = ()  # OpenAlex ids of related works
+    # The rich text of styled fields (title, abstract) in RichText's stored form; the plain
+    # field above is its ``linear()`` rendering. Absent when the source's text has no styling.
+    markup: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +190,9 @@ class Work:
     authors: tuple[Author, ...] = ()
     year: int | None = None
     published: str | None = None
+    # "crossref:published-print": the source and field that gave year and published (both come
+    # from the same record, see bot/merge.py); provenance["year"] names the source alone.
+    date_field: str | None = None
     venue: str | None = None
     type: str | None = None
     volume: str | None = None
@@ -197,8 +216,13 @@ class Work:
     pmid: str | None = None
     pmcid: str | None = None
     arxiv: str | None = None
+    arxiv_version: int | None = None
+    arxiv_category: str | None = None
+    updated: str | None = None
+    published_doi: str | None = None  # shown as "Published as doi:…"
+    journal_ref: str | None = None
     references_count: int | None = None
-    referenced: tuple[str, ...] = ()  # OpenAlex ids of the works it cites (the first 50)
+    referenced: tuple[str, ...] = ()  # OpenAlex ids of the works it cites
     related: tuple[str, ...] = ()  # OpenAlex ids of related works
     provenance: dict[str, str] = field(default_factory=dict)
     sources: tuple[str, ...] = ()  # sources that contributed
@@ -206,14 +230,29 @@ class Work:
     fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     stale: bool = False  # served from an expired cache entry because every source failed
     notes: tuple[str, ...] = ()
+    markup: dict[str, str] = field(default_factory=dict)  # see SourceRecord.markup
 
     @property
     def doi_url(self) -> str | None:
         return f"https://doi.org/{self.doi}" if self.doi else None
 
+    def rich(self, name: str) -> RichText:
+        """The field ``name`` (title, abstract) as rich text, for renderers that keep styling.
+
+        Falls back to the plain value when there is no markup or when the markup no longer
+        renders to the value (a field replaced after the merge)."""
+        value = getattr(self, name) or ""
+        stored = self.markup.get(name)
+        if stored:
+            rich = RichText.from_markup(stored)
+            if rich.linear() == value:
+                return rich
+        return RichText.of(value)
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (the cache format and ``litbot paper --json``)."""
         data = asdict(self)
+        data["schema"] = WORK_SCHEMA
         data["fetched_at"] = self.fetched_at.isoformat()
         data["authors"] = [
             {"given": a.given, "family": a.family, "name": a.name, "orcid": a.orcid}
@@ -245,6 +284,9 @@ class Work:
         for key in ("issn", "isbn", "sources", "missing", "notes", "referenced", "related"):
             values[key] = tuple(data.get(key) or ())
         values["provenance"] = dict(data.get("provenance") or {})
+        values["markup"] = {
+            str(k): str(v) for k, v in (data.get("markup") or {}).items() if isinstance(v, str)
+        }
         values["fetched_at"] = datetime.fromisoformat(data["fetched_at"])
         return cls(**values)
 

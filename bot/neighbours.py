@@ -1,31 +1,59 @@
 """Research neighbourhoods from OpenAlex: a work's references, the works citing it, related works.
 
-One OpenAlex list request per neighbourhood (``filter=openalex:W1|W2…`` for references and
-related works, whose ids the work record carries; ``filter=cites:W…`` for citing works, most
-cited first), cached in SQLite like works. If OpenAlex fails, a cached copy is served with a
+Every list is shown whole, ten a page, and every count stated agrees with what is shown:
+
+* **references** and **related works** are the ids the work's OpenAlex record lists
+  (``referenced_works``, ``related_works``), in OpenAlex's order. A page's works are fetched in
+  one batch (``filter=openalex:W1|W2|…``, ``bot.sources.openalex.works_by_ids``); an id OpenAlex
+  returns no record for (merged, deleted) keeps its place and says so, so entry 13 is always
+  the 13th id listed.
+* **cited by** is OpenAlex's ``filter=cites:W…`` list, most cited first, paged by OpenAlex
+  (its ``meta.count`` is the list's length; OpenAlex pages at most 10,000 entries).
+
+OpenAlex's own counts (``referenced_works_count``, ``cited_by_count``) are not the list: a work
+can count 29 references and list 12, and the 2026 records no longer carry ``cited_by_api_url``.
+So the page states the list's length ("Showing 11–20 of 29 references") and, only when OpenAlex's
+count differs, says so in words ("OpenAlex counts 29 references but lists 12."). A count taken
+from another source (Crossref's reference count) is never set against OpenAlex's list.
+
+Pages are cached in SQLite with the list they belong to (one row per work and kind; the row's
+expiry covers every page fetched under it). If OpenAlex fails, a cached page is served with a
 note; without one the user gets a short message.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
-from bot.errors import LitError, UpstreamError
+from bot.errors import LitError, StaleComponent, UpstreamError
 from bot.models import SourceRecord, Work
 from bot.sources import Upstreams, openalex
 from bot.sources._http import SourceError
 from bot.storage.neighbourhoods import NeighbourhoodCache
 from bot.storage.works import work_key
+from bot.text import plural
+from bot.ui.custom_ids import STALE
 
 log = logging.getLogger(__name__)
 
 Kind = Literal["references", "cited-by", "related"]
 KINDS: tuple[Kind, ...] = ("references", "cited-by", "related")
-SHOWN = 10
+PAGE_SIZE = 10
+MAX_LISTED = openalex.MAX_LISTED_IDS  # OpenAlex pages a list while page × per-page ≤ 10,000
+MAX_PAGES = MAX_LISTED // PAGE_SIZE
 LABELS = {"references": "References", "cited-by": "Cited by", "related": "Related works"}
+# (singular, plural) of what a list holds, and what OpenAlex's own count counts
+NOUNS = {
+    "references": ("reference", "references"),
+    "cited-by": ("citing work", "citing works"),
+    "related": ("related work", "related works"),
+}
+COUNTED = {"references": ("reference", "references"), "cited-by": ("citation", "citations")}
+CACHE_FORMAT = 2  # rows of the one-list-per-row format before paging are not read
 
 
 class NoNeighbourhood(LitError):
@@ -34,6 +62,8 @@ class NoNeighbourhood(LitError):
 
 @dataclass(frozen=True, slots=True)
 class Neighbour:
+    """One entry. ``found`` is false for an id OpenAlex lists but returned no record for."""
+
     title: str
     doi: str | None
     openalex_id: str | None
@@ -42,30 +72,77 @@ class Neighbour:
     authors: int
     venue: str | None
     cited_by_count: int | None
+    found: bool = True
 
 
 @dataclass(frozen=True, slots=True)
 class Neighbourhood:
+    """One page of a neighbourhood: entries ``start + 1`` … ``start + len(items)`` of ``listed``."""
+
     kind: str
+    page: int  # 0-based
     items: tuple[Neighbour, ...]
-    total: int | None  # how many there are in all (OpenAlex's count), when known
+    listed: int  # how many works OpenAlex lists in all (every page)
+    counted: int | None  # OpenAlex's own count of them, when it has one
     fetched_at: str
     notes: tuple[str, ...] = field(default=())
 
-    def to_dict(self) -> dict[str, object]:
-        data = asdict(self)
-        data["items"] = [asdict(i) for i in self.items]
-        return data
+    @property
+    def start(self) -> int:
+        return self.page * PAGE_SIZE
 
-    @classmethod
-    def from_dict(cls, data: dict) -> Neighbourhood:
-        return cls(
-            data["kind"],
-            tuple(Neighbour(**i) for i in data["items"]),
-            data.get("total"),
-            data["fetched_at"],
-            tuple(data.get("notes") or ()),
-        )
+    @property
+    def pages(self) -> int:
+        return page_count(self.listed)
+
+    @property
+    def noun(self) -> str:
+        singular, many = NOUNS.get(self.kind, (self.kind, self.kind))
+        return singular if self.listed == 1 else many
+
+    def summary(self) -> str:
+        """``Showing 11–20 of 29 references``; ``No references listed``."""
+        if not self.items:
+            if self.listed:  # OpenAlex counted a page it then did not return
+                return f"Showing none of {self.listed:,} {self.noun}"
+            return f"No {NOUNS.get(self.kind, (self.kind, self.kind))[1]} listed"
+        first, last = self.start + 1, self.start + len(self.items)
+        shown = f"{first:,}" if first == last else f"{first:,}–{last:,}"
+        return f"Showing {shown} of {self.listed:,} {self.noun}"
+
+    def count_note(self) -> str | None:
+        """What OpenAlex counts, when that is not what it lists; ``None`` when they agree.
+
+        ``OpenAlex counts 29 references but lists 12.``;
+        ``OpenAlex counts 45 citations but lists 3 citing works.``
+        """
+        if self.counted is None or self.counted == self.listed or self.kind not in COUNTED:
+            return None
+        counted = plural(self.counted, *COUNTED[self.kind])
+        if not self.listed:
+            listed = "none"
+        elif self.kind == "references":
+            listed = f"{self.listed:,}"
+        else:
+            listed = plural(self.listed, *NOUNS[self.kind])
+        return f"OpenAlex counts {counted} but lists {listed}."
+
+    def remarks(self) -> tuple[str, ...]:
+        """Every note about this page, in reading order (counts first, then the rest)."""
+        out = [note] if (note := self.count_note()) else []
+        if self.listed > MAX_LISTED:
+            out.append(f"OpenAlex pages only the first {MAX_LISTED:,} of them.")
+        missing = sum(1 for item in self.items if not item.found)
+        if missing:
+            out.append(
+                f"OpenAlex returned no record for {plural(missing, 'work')} it lists on this page."
+            )
+        return (*out, *self.notes)
+
+
+def page_count(listed: int) -> int:
+    """Pages of ``PAGE_SIZE`` for a list of ``listed``, at least one, at most ``MAX_PAGES``."""
+    return max(1, min(MAX_PAGES, -(-listed // PAGE_SIZE)))
 
 
 def _neighbour(record: SourceRecord) -> Neighbour:
@@ -82,6 +159,36 @@ def _neighbour(record: SourceRecord) -> Neighbour:
     )
 
 
+def _unresolved(openalex_id: str) -> Neighbour:
+    return Neighbour("", None, openalex_id, None, None, 0, None, None, found=False)
+
+
+def _openalex_count(work: Work, field_name: str) -> int | None:
+    """``work``'s count when OpenAlex gave it; another source's count is not OpenAlex's list."""
+    if work.provenance.get(field_name) != "openalex":
+        return None
+    return getattr(work, field_name)
+
+
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    """What a page belongs to: the list (ids, or the cites: filter) and OpenAlex's count."""
+
+    kind: Kind
+    ids: tuple[str, ...] | None  # None: OpenAlex pages the list itself (cited-by)
+    counted: int | None
+    basis: str  # changes when the list does: a cached row of another basis is not read
+
+
+def _listing(work: Work, kind: Kind) -> _Listing:
+    if kind == "cited-by":
+        return _Listing(kind, None, _openalex_count(work, "cited_by_count"), work.openalex_id or "")
+    ids = work.referenced if kind == "references" else work.related
+    counted = _openalex_count(work, "references_count") if kind == "references" else None
+    digest = hashlib.blake2b("|".join(ids).encode(), digest_size=8).hexdigest()
+    return _Listing(kind, ids, counted, f"{len(ids)}:{digest}")
+
+
 class NeighbourService:
     def __init__(
         self, upstreams: Upstreams, cache: NeighbourhoodCache, *, ttl_seconds: float
@@ -90,7 +197,9 @@ class NeighbourService:
         self.cache = cache
         self.ttl = ttl_seconds
 
-    async def neighbourhood(self, work: Work, kind: Kind) -> Neighbourhood:
+    async def neighbourhood(self, work: Work, kind: Kind, page: int = 0) -> Neighbourhood:
+        """Page ``page`` (0-based) of ``work``'s ``kind`` list; ``StaleComponent`` for a page
+        the list does not have (a button from an older, longer list)."""
         if kind not in KINDS:
             raise NoNeighbourhood(f"Unknown neighbourhood “{kind}”.")
         if not work.openalex_id:
@@ -98,42 +207,96 @@ class NeighbourService:
                 "OpenAlex does not know this work, so its references, citing works and related "
                 "works are not available."
             )
+        if not 0 <= page < MAX_PAGES:
+            raise StaleComponent(STALE)
+        listing = _listing(work, kind)
         key = work_key(work)
-        cached = await self.cache.get(key, kind)
-        if cached is not None and cached[1]:
-            return Neighbourhood.from_dict(cached[0])
+        row = await self.cache.get(key, kind)
+        data = row.data if row is not None else None
+        if data is not None and (
+            data.get("format") != CACHE_FORMAT or data.get("basis") != listing.basis
+        ):
+            data, row = None, None  # another list (older format, or the work's list changed)
+        if row is not None and row.fresh and data is not None:
+            if str(page) in data["pages"]:
+                return self._page(data, page)
+            if page >= page_count(data["listed"]):
+                raise StaleComponent(STALE)
         try:
-            hood = await self._fetch(work, kind)
+            items, listed, fetched_at = await self._fetch(work, listing, page)
         except SourceError as error:
-            if cached is None:
+            if data is None or str(page) not in data["pages"]:
                 raise UpstreamError(
                     f"{LABELS[kind]} are unavailable right now (OpenAlex: {error.reason})."
                 ) from error
-            stale = Neighbourhood.from_dict(cached[0])
+            stale = self._page(data, page)
             note = f"OpenAlex did not answer; showing the list fetched {stale.fetched_at[:16]}."
-            return Neighbourhood(stale.kind, stale.items, stale.total, stale.fetched_at, (note,))
-        await self.cache.put(key, kind, hood.to_dict(), self.ttl)
-        return hood
+            return Neighbourhood(
+                stale.kind,
+                stale.page,
+                stale.items,
+                stale.listed,
+                stale.counted,
+                stale.fetched_at,
+                (note,),
+            )
+        if page >= page_count(listed):
+            raise StaleComponent(STALE)
+        await self.cache.put_page(
+            key,
+            kind,
+            page,
+            [asdict(i) for i in items],
+            listing={
+                "format": CACHE_FORMAT,
+                "kind": kind,
+                "basis": listing.basis,
+                "listed": listed,
+                "counted": listing.counted,
+                "fetched_at": fetched_at,
+            },
+            ttl=self.ttl,
+        )
+        return Neighbourhood(kind, page, tuple(items), listed, listing.counted, fetched_at)
 
-    async def _fetch(self, work: Work, kind: Kind) -> Neighbourhood:
+    @staticmethod
+    def _page(data: dict[str, Any], page: int) -> Neighbourhood:
+        return Neighbourhood(
+            data["kind"],
+            page,
+            tuple(Neighbour(**i) for i in data["pages"][str(page)]),
+            data["listed"],
+            data.get("counted"),
+            data["fetched_at"],
+        )
+
+    async def _fetch(
+        self, work: Work, listing: _Listing, page: int
+    ) -> tuple[list[Neighbour], int, str]:
+        """One page from OpenAlex: its entries, the list's length and when it was fetched."""
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        if kind == "cited-by":
-            records, total = await openalex.list_works(
+        start = page * PAGE_SIZE
+        if listing.ids is None:
+            records, count = await openalex.list_works(
                 self.up.openalex,
                 f"cites:{work.openalex_id}",
-                per_page=SHOWN,
+                per_page=PAGE_SIZE,
+                page=page + 1,
                 sort="cited_by_count:desc",
+                select=openalex.ENTRY_FIELDS,
             )
-            if total is None:
-                total = work.cited_by_count
-        else:
-            ids = work.referenced if kind == "references" else work.related
-            if not ids:
-                return Neighbourhood(kind, (), 0, now)
-            records, _ = await openalex.list_works(
-                self.up.openalex, "openalex:" + "|".join(ids[:SHOWN]), per_page=SHOWN
+            listed = count if count is not None else start + len(records)
+            return [_neighbour(r) for r in records], listed, now
+        ids = listing.ids[start : start + PAGE_SIZE]
+        found = await openalex.works_by_ids(self.up.openalex, ids) if ids else {}
+        items = [_neighbour(found[i]) if i in found else _unresolved(i) for i in ids]
+        if len(found) < len(ids):
+            log.info(
+                "openalex returned %d of %d %s of %s (page %d)",
+                len(found),
+                len(ids),
+                listing.kind,
+                work.openalex_id,
+                page + 1,
             )
-            order = {wid: i for i, wid in enumerate(ids)}
-            records.sort(key=lambda r: order.get(r.openalex_id or "", len(order)))
-            total = work.references_count if kind == "references" else len(ids)
-        return Neighbourhood(kind, tuple(_neighbour(r) for r in records), total, now)
+        return items, len(listing.ids), now

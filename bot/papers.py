@@ -4,6 +4,18 @@ A cold lookup fans out to every source at once, so it costs about one upstream r
 Identical concurrent lookups share one flight (and so one request per source). One failing
 source degrades the card; only when no source knows the identifier is it ``NotFound``; when
 every source fails, a stale cached copy is served with a note, or ``UpstreamError`` is raised.
+
+Routing by identifier:
+
+* DOI: OpenAlex, and Crossref + Unpaywall (Crossref DOIs) or DataCite (DataCite prefixes), as
+  core sources; Semantic Scholar and NCBI's ID converter (PMID, PMCID) as late sources.
+* arXiv id, or a ``10.48550/arxiv.…`` DOI: the same for the arXiv DOI (DataCite, OpenAlex,
+  Semantic Scholar), and arXiv itself as a late source: arXiv allows one request every three
+  seconds, so the card does not wait on arXiv's queue when DataCite or OpenAlex already know
+  the work (arXiv's answer refreshes the cache), and waits for it, up to
+  ``ARXIV_UNKNOWN_SECONDS``, when nobody else does — then arXiv's answer is the card.
+* PMID, PMCID: OpenAlex (``pmid:``/``pmcid:``) and NCBI's converter in parallel; the first
+  that gives a DOI routes the lookup, and the other's request is not repeated.
 """
 
 from __future__ import annotations
@@ -18,9 +30,19 @@ from typing import Any, TypeVar
 
 from bot.errors import NotFound, UpstreamError
 from bot.identifiers import parse_identifier
-from bot.merge import SOURCE_LABELS, merge
+from bot.licences import arxiv_id_of_doi
+from bot.merge import ID_SOURCES, SOURCE_LABELS, merge
 from bot.models import Identifier, IdKind, SourceRecord, Work
-from bot.sources import Upstreams, crossref, datacite, openalex, semanticscholar, unpaywall
+from bot.sources import (
+    Upstreams,
+    arxiv,
+    crossref,
+    datacite,
+    ncbi,
+    openalex,
+    semanticscholar,
+    unpaywall,
+)
 from bot.sources._http import SourceError
 from bot.storage.works import WorkCache, work_key
 
@@ -30,15 +52,20 @@ T = TypeVar("T")
 # A card built while a source was down is kept only as a fallback: the next lookup asks
 # again, so a recovered source fills the gaps at once (single flight still bounds the load).
 PARTIAL_TTL_SECONDS = 0.0
-# Sources whose fields are extras (Semantic Scholar: TL;DR, fallback abstract). With a key its
-# limit is 1 request/second, so a burst of lookups queues there; the card does not wait longer
-# than LATE_GRACE_SECONDS after the core sources answered, and the cache is refreshed when the
-# late answer arrives.
-LATE_SOURCES = frozenset({"s2"})
+# Sources behind a tight rate limit whose fields a card can show later: Semantic Scholar (TL;DR,
+# fallback abstract; 1 request/second with a key), arXiv (the preprint's own record; one
+# request every 3 seconds) and NCBI's ID converter (PMID, PMCID; 3 requests/second). A burst of
+# lookups queues there; the card does not wait longer than LATE_GRACE_SECONDS after the core
+# sources answered, nor at all for a source whose queue is busy, and the cache is refreshed
+# when the late answer arrives.
+LATE_SOURCES = frozenset({"s2", "arxiv", "ncbi"})
 LATE_GRACE_SECONDS = 1.0
 # When no core source knows the work, only a late source could: it gets a longer, still fixed
 # wait, so "not found" never waits on Semantic Scholar's queue without a bound.
 LATE_UNKNOWN_SECONDS = 3.0
+# arXiv alone may know a new preprint (DataCite registers its DOI at announcement); its queue
+# moves one request every 3 seconds, so it gets four turns before "try again in a minute".
+ARXIV_UNKNOWN_SECONDS = 12.0
 
 
 class SingleFlight:
@@ -81,6 +108,7 @@ class PaperService:
         summarise: Callable[[str | None, str | None], Any] | None = None,
         late_grace: float = LATE_GRACE_SECONDS,
         late_unknown: float = LATE_UNKNOWN_SECONDS,
+        arxiv_unknown: float = ARXIV_UNKNOWN_SECONDS,
     ) -> None:
         self.up = upstreams
         self.cache = cache
@@ -91,6 +119,7 @@ class PaperService:
         self._background: set[asyncio.Future[None]] = set()
         self.late_grace = late_grace
         self.late_unknown = late_unknown
+        self.arxiv_unknown = arxiv_unknown
 
     async def lookup(self, ident: Identifier, *, extras: bool = True) -> Work:
         """The merged work for ``ident``: cached when fresh, else fetched from every source.
@@ -100,7 +129,8 @@ class PaperService:
         lookup asks everyone.
         """
         key = ident.key if extras else f"{ident.key}#core"
-        return await self._lookups.run(key, lambda: self._lookup(ident, extras))
+        work = await self._lookups.run(key, lambda: self._lookup(ident, extras))
+        return _version_note(ident, work)
 
     async def ref(self, work: Work) -> str:
         """A short handle for ``work`` that fits in a button's custom id (≤ 80 characters).
@@ -146,33 +176,57 @@ class PaperService:
         return work
 
     async def _resolve_and_fetch(self, ident: Identifier, extras: bool = True) -> Work:
-        seed: dict[str, SourceRecord] = {}
+        inflight: dict[str, asyncio.Future[Outcome]] = {}
         notes: tuple[str, ...] = ()
         if ident.kind in (IdKind.DOI, IdKind.ARXIV):
             doi = ident.doi
         elif ident.kind in (IdKind.PMID, IdKind.PMCID):
-            record = await self._guard(
-                "openalex",
-                openalex.fetch_work(self.up.openalex, f"{ident.kind.value}:{ident.value}"),
-            )
-            if record.error:
-                raise UpstreamError(
-                    f"Could not resolve {ident}: OpenAlex did not answer ({record.error}). "
-                    "Try the DOI instead."
-                )
-            if record.record is None or not record.record.doi:
-                raise NotFound(f"No work found for {ident}.")
-            doi, seed = record.record.doi, {"openalex": record.record}
+            doi, inflight = await self._resolve_pubmed(ident)
         else:
             doi, notes = await self._search_title(ident)
         assert doi is not None
         work = await self._fetches.run(
             f"doi:{doi}" if extras else f"doi:{doi}#core",
-            lambda: self._fetch_doi(doi, ident, seed, extras),
+            lambda: self._fetch_doi(doi, ident, extras, inflight),
         )
         if notes:
             work = replace(work, notes=(*work.notes, *notes))
         return work
+
+    async def _resolve_pubmed(
+        self, ident: Identifier
+    ) -> tuple[str, dict[str, asyncio.Future[Outcome]]]:
+        """A PMID or PMCID → its DOI, from OpenAlex or NCBI's converter, whichever says first.
+
+        Both requests stay in flight for the card: ``_fetch_doi`` reuses their answers.
+        """
+        kind = ident.kind.value  # "pmid" | "pmcid", as both APIs spell it
+        flights = {
+            "openalex": asyncio.ensure_future(
+                self._guard(
+                    "openalex", openalex.fetch_work(self.up.openalex, f"{kind}:{ident.value}")
+                )
+            ),
+            "ncbi": asyncio.ensure_future(
+                self._guard("ncbi", ncbi.convert(self.up.ncbi, kind, ident.value))
+            ),
+        }
+        doi: str | None = None
+        waiting: set[asyncio.Future[Outcome]] = set(flights.values())
+        while waiting and doi is None:
+            done, waiting = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            doi = next((d for t in done if (d := _doi_of(t.result()))), None)
+        if doi is None:
+            errors = {s: t.result().error for s, t in flights.items() if t.result().error}
+            if errors:
+                names = " and ".join(SOURCE_LABELS.get(s, s) for s in sorted(errors))
+                reasons = "; ".join(sorted(set(errors.values())))
+                raise UpstreamError(
+                    f"Could not resolve {ident}: {names} did not answer ({reasons}). "
+                    "Try the DOI instead."
+                )
+            raise NotFound(f"No work found for {ident}.")
+        return doi, flights
 
     async def _search_title(self, ident: Identifier) -> tuple[str, tuple[str, ...]]:
         outcome = await self._guard(
@@ -203,11 +257,29 @@ class PaperService:
             log.warning("%s: unusable response: %s", source, type(exc).__name__, exc_info=exc)
             return Outcome(source, error="unexpected response")
 
+    async def _openalex_after(self, flight: asyncio.Future[Outcome], doi: str):
+        """OpenAlex's record for ``doi``: the PMID/PMCID lookup's answer when it has this DOI,
+        else a lookup by DOI (so OpenAlex is asked twice only when the first did not know)."""
+        outcome = await flight
+        if outcome.error:
+            raise SourceError("openalex", outcome.error)
+        record = outcome.record
+        if record is not None and (record.doi or "").lower() == doi.lower():
+            return record
+        return await openalex.fetch_work(self.up.openalex, f"doi:{doi}")
+
     async def _fetch_doi(
-        self, doi: str, ident: Identifier, seed: dict[str, SourceRecord], extras: bool = True
+        self,
+        doi: str,
+        ident: Identifier,
+        extras: bool = True,
+        inflight: dict[str, asyncio.Future[Outcome]] | None = None,
     ) -> Work:
+        inflight = inflight or {}
         calls: dict[str, Awaitable[Any]] = {}
-        if "openalex" not in seed:
+        if "openalex" in inflight:
+            calls["openalex"] = self._openalex_after(inflight["openalex"], doi)
+        else:
             calls["openalex"] = openalex.fetch_work(self.up.openalex, f"doi:{doi}")
         if doi.split("/", 1)[0] in datacite.DATACITE_PREFIXES:
             # Crossref and Unpaywall know only Crossref DOIs: ask the registrar instead.
@@ -215,58 +287,72 @@ class PaperService:
         else:
             calls["crossref"] = crossref.fetch_work(self.up.crossref, doi)
             calls["unpaywall"] = unpaywall.fetch_work(self.up.unpaywall, doi)
+        arxiv_id = arxiv_id_of_doi(doi)
         if extras:
             calls["s2"] = semanticscholar.fetch_paper(self.up.s2, doi)
+            if arxiv_id:
+                calls["arxiv"] = arxiv.fetch(self.up.arxiv, arxiv_id)
+            if "ncbi" not in inflight:
+                calls["ncbi"] = ncbi.convert(self.up.ncbi, "doi", doi)
         tasks = {s: asyncio.ensure_future(self._guard(s, c)) for s, c in calls.items()}
+        if "ncbi" in inflight:  # the PMID/PMCID lookup asked NCBI already
+            tasks["ncbi"] = inflight["ncbi"]
         core = [t for s, t in tasks.items() if s not in LATE_SOURCES]
         await asyncio.gather(*core)
-        late = [t for s, t in tasks.items() if s in LATE_SOURCES]
+        late = {s: t for s, t in tasks.items() if s in LATE_SOURCES}
         if late:
-            # Extras (the TL;DR) get a short grace period, unless nothing else knew the work.
-            known = any(t.result().record for t in core) or bool(seed)
-            # A queue at Semantic Scholar (1 request/s) means our request waits there too:
-            # the card does not wait for it (the late answer still refreshes the cache).
-            busy = "s2" in tasks and self.up.s2.limiter.waiting() > 0
-            grace = 0.0 if busy and known else self.late_grace
-            await asyncio.wait(late, timeout=grace if known else self.late_unknown)
+            await self._wait_late(late, known=any(_knows(t.result()) for t in core))
         pending = {s: t for s, t in tasks.items() if not t.done()}
         outcomes = [t.result() for t in tasks.values() if t.done()]
-        records = dict(seed)
-        records.update({o.source: o.record for o in outcomes if o.record is not None})
+        records = {o.source: o.record for o in outcomes if o.record is not None}
         failed = {o.source: o.error for o in outcomes if o.error}
 
-        if not records and "datacite" not in calls and not failed.get("crossref"):
+        if not _bibliographic(records) and "datacite" not in calls and not failed.get("crossref"):
             # Not a Crossref DOI and unknown to OpenAlex: maybe DataCite registered it.
             outcome = await self._guard("datacite", datacite.fetch_doi(self.up.datacite, doi))
             if outcome.record:
                 records["datacite"] = outcome.record
             elif outcome.error:
                 failed["datacite"] = outcome.error
+        if not _bibliographic(records) and arxiv_id and "arxiv" not in tasks:
+            # Bulk work skips arXiv's queue, unless nobody else knows the preprint.
+            outcome = await self._guard("arxiv", arxiv.fetch(self.up.arxiv, arxiv_id))
+            if outcome.record:
+                records["arxiv"] = outcome.record
+            elif outcome.error:
+                failed["arxiv"] = outcome.error
 
-        if not records:
-            if pending:
+        if not _bibliographic(records):
+            if any(s not in ID_SOURCES for s in pending):
                 # A late source may still know it: keep asking in the background and cache
                 # its answer, so asking again shows the card.
                 self._spawn(self._complete_late(doi, ident, records, failed, pending))
-                names = ", ".join(SOURCE_LABELS.get(s, s) for s in sorted(pending))
+                names = ", ".join(
+                    SOURCE_LABELS.get(s, s) for s in sorted(pending) if s not in ID_SOURCES
+                )
                 raise NotFound(
                     f"No source knows {ident} yet ({names} has not answered); "
                     "try again in a minute."
                 )
-            if failed:
+            if any(s not in ID_SOURCES for s in failed):
                 names = ", ".join(SOURCE_LABELS.get(s, s) for s in sorted(failed))
                 raise UpstreamError(
                     f"Could not look up {ident}: the sources did not answer ({names}). "
                     "Try again in a minute."
                 )
-            raise NotFound(f"No source knows {ident}. Check the identifier.")
+            known_as = f" (DOI {doi})" if ident.kind not in (IdKind.DOI, IdKind.ARXIV) else ""
+            raise NotFound(f"No source knows {ident}{known_as}. Check the identifier.")
 
         work = self._build(doi, records, failed)
         if pending:
-            names = ", ".join(SOURCE_LABELS.get(s, s) for s in sorted(pending))
+            names = " and ".join(SOURCE_LABELS.get(s, s) for s in sorted(pending))
+            verb, its = ("are", "their") if len(pending) > 1 else ("is", "its")
             work = replace(
                 work,
-                notes=(*work.notes, f"{names} is slow; its fields will show on the next lookup."),
+                notes=(
+                    *work.notes,
+                    f"{names} {verb} slow; {its} fields will show on the next lookup.",
+                ),
             )
         # A late extra source is not a failure: the card is cached as complete, and
         # _complete_late replaces it when the late answer arrives (so a burst of lookups does not
@@ -276,6 +362,21 @@ class PaperService:
         if pending:
             self._spawn(self._complete_late(doi, ident, records, failed, pending))
         return work
+
+    async def _wait_late(self, late: dict[str, asyncio.Future[Outcome]], *, known: bool) -> None:
+        """Give the late sources their time (see ``LATE_SOURCES``)."""
+        if known:
+            # A queue at a late source means our request waits there too: the card does not
+            # wait for it (the late answer still refreshes the cache).
+            free = [t for s, t in late.items() if not self.up.get(s).limiter.waiting()]
+            if free:
+                await asyncio.wait(free, timeout=self.late_grace)
+            return
+        await asyncio.wait(late.values(), timeout=self.late_unknown)
+        flight = late.get("arxiv")
+        answered = any(_knows(t.result()) for t in late.values() if t.done())
+        if flight is not None and not flight.done() and not answered:
+            await asyncio.wait([flight], timeout=max(0.0, self.arxiv_unknown - self.late_unknown))
 
     def _build(self, doi: str, records: dict[str, SourceRecord], failed: dict[str, str]) -> Work:
         now = datetime.now(UTC)
@@ -320,7 +421,7 @@ class PaperService:
         outcomes = await asyncio.gather(*pending.values())
         records = {**records, **{o.source: o.record for o in outcomes if o.record}}
         failed = {**failed, **{o.source: o.error for o in outcomes if o.error}}
-        if not records:
+        if not _bibliographic(records):
             return
         work = self._build(doi, records, failed)
         ttl = PARTIAL_TTL_SECONDS if failed else self.ttl_seconds
@@ -345,8 +446,33 @@ class PaperService:
         return replace(work, tldr=summary.text, provenance={**work.provenance, "tldr": "local"})
 
 
+def _knows(outcome: Outcome) -> bool:
+    """Whether a source's answer can make a card (an id-only record cannot)."""
+    return outcome.record is not None and outcome.source not in ID_SOURCES
+
+
+def _bibliographic(records: dict[str, SourceRecord]) -> bool:
+    return any(source not in ID_SOURCES for source in records)
+
+
+def _doi_of(outcome: Outcome) -> str | None:
+    return outcome.record.doi if outcome.record is not None else None
+
+
+def _version_note(ident: Identifier, work: Work) -> Work:
+    """An arXiv query for one version gets the work's card (the latest version) and a note."""
+    if ident.kind is not IdKind.ARXIV or not ident.version or not work.arxiv_version:
+        return work
+    if ident.version == work.arxiv_version:
+        return work
+    note = (
+        f"You asked for {ident}; this card describes arXiv's latest version, v{work.arxiv_version}."
+    )
+    return replace(work, notes=(*work.notes, note))
+
+
 # When records cannot be merged together, the least trusted are dropped first.
-_DROP_ORDER = ("s2", "unpaywall", "datacite", "openalex", "crossref")
+_DROP_ORDER = ("ncbi", "s2", "unpaywall", "datacite", "arxiv", "openalex", "crossref")
 
 
 def _mergeable(

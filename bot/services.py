@@ -28,10 +28,11 @@ class DomainServices:
 
 
 def build_services(papers: PaperService, db: Database) -> DomainServices:
-    cites = CiteService(papers, CitationCache(db), Preferences(db))
+    store = BibliographyStore(db)  # CiteService reads saved entries' BibTeX keys from it
+    cites = CiteService(papers, CitationCache(db), Preferences(db), bibliographies=store)
     return DomainServices(
         cites=cites,
-        bibs=BibliographyService(BibliographyStore(db), papers, cites, Cooldowns()),
+        bibs=BibliographyService(store, papers, cites, Cooldowns()),
         neighbours=NeighbourService(
             papers.up, NeighbourhoodCache(db), ttl_seconds=papers.ttl_seconds
         ),

@@ -325,11 +325,14 @@ class BibCog(commands.Cog):
         text = report.text()
         kwargs: dict[str, Any] = {}
         content = escape(report.summary())
-        if report.failed or len(text) > REPORT_INLINE:
+        if report.failed or report.check or len(text) > REPORT_INLINE:
             kwargs["file"] = discord.File(io.BytesIO(text.encode()), filename="import-report.txt")
             if report.failed:
                 first = report.failed[0]
                 content += f"\nFirst problem: line {first.line}: {escape(first.message[:200])}"
+            elif report.check:
+                first = report.check[0]
+                content += f"\nTo check: line {first.line}: {escape(first.message[:200])}"
         await interaction.followup.send(content, allowed_mentions=NO_MENTIONS, **kwargs)
 
     @bib.command(name="create", description="Create a bibliography (Manage Server)")

@@ -2,33 +2,39 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import citations
+from bot import styles
 from bot.bot import NO_MENTIONS, LitBot
 from bot.citing import FORMATS, resolve_target, style_title
 from bot.errors import LitError, PermissionDenied
 from bot.markdown import escape
 from bot.models import Identifier
+from bot.ui.cards import retraction_warning
 from bot.ui.components import citation_message, file_stem
 from cogs.paper import IdentifierTransformer
+
+log = logging.getLogger(__name__)
 
 CHOICE_LIMIT = 25
 
 
 def style_choices(current: str) -> list[app_commands.Choice[str]]:
-    """≤ 25 choices: matching machine formats first, then styles (common ones first)."""
+    """≤ 25 choices: matching machine formats first, then styles (exact ids and aliases, then
+    the best matches; ``bot.styles.search_styles``). CPU work: run it in a worker thread."""
     query = current.strip().lower()
     choices = [
         app_commands.Choice(name=f"{label} (file format)", value=key)
         for key, (label, _, _) in FORMATS.items()
         if query and (query in key or query in label.lower())
     ]
-    for style in citations.search_styles(query, limit=CHOICE_LIMIT - len(choices)):
+    for style in styles.search_styles(query, limit=CHOICE_LIMIT - len(choices)):
         name = style.title if len(style.title) <= 100 else style.title[:99] + "…"
         choices.append(app_commands.Choice(name=name, value=style.id))
     return choices[:CHOICE_LIMIT]
@@ -37,6 +43,17 @@ def style_choices(current: str) -> list[app_commands.Choice[str]]:
 class CiteCog(commands.Cog):
     def __init__(self, bot: LitBot) -> None:
         self.bot = bot
+        self._scan: asyncio.Task[None] | None = None
+
+    async def cog_load(self) -> None:
+        # The style list (10,800 files) is read once, in a worker thread, while the bot
+        # connects: autocomplete and style names never wait for it on the event loop.
+        self._scan = asyncio.create_task(styles.load())
+        self._scan.add_done_callback(_log_failure)
+
+    async def cog_unload(self) -> None:
+        if self._scan is not None:
+            self._scan.cancel()
 
     @app_commands.command(
         name="cite", description="Cite a paper in any CSL style, or as BibTeX/RIS/CSL-JSON"
@@ -55,15 +72,19 @@ class CiteCog(commands.Cog):
         style: str | None = None,
         private: bool = False,
     ) -> None:
-        target = resolve_target(style) if style else None  # bad names answer before deferring
+        # bad names answer before deferring; a title or a typo searches the list: off the loop
+        target = await asyncio.to_thread(resolve_target, style) if style else None
         await interaction.response.defer(ephemeral=private, thinking=True)
         work, formatted = await self.bot.cites.cite(
             query,
             target,
             guild_id=interaction.guild_id,
             user_id=interaction.user.id,
+            channel_id=interaction.channel_id,
         )
-        content, file = citation_message(formatted, file_stem(work))
+        content, file = citation_message(
+            formatted, file_stem(work), warning=retraction_warning(work)
+        )
         kwargs: dict[str, Any] = {"file": file} if file else {}
         await interaction.followup.send(
             content, ephemeral=private, allowed_mentions=NO_MENTIONS, **kwargs
@@ -73,7 +94,7 @@ class CiteCog(commands.Cog):
     async def style_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        return style_choices(current)
+        return await asyncio.to_thread(style_choices, current)
 
     settings = app_commands.Group(
         name="settings",
@@ -108,7 +129,7 @@ class CiteCog(commands.Cog):
                 "Only members with **Manage Server** can change the server's citation style."
             )
         reset = style.strip().lower() in ("default", "reset", "none")
-        if not reset and resolve_target(style) in FORMATS:
+        if not reset and await asyncio.to_thread(resolve_target, style) in FORMATS:
             raise LitError(
                 "The default must be a citation style; BibTeX, RIS and CSL-JSON are chosen per "
                 "`/cite`."
@@ -128,7 +149,13 @@ class CiteCog(commands.Cog):
     async def settings_style_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        return [c for c in style_choices(current) if c.value not in FORMATS]
+        choices = await asyncio.to_thread(style_choices, current)
+        return [c for c in choices if c.value not in FORMATS]
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("reading the bundled citation styles failed", exc_info=task.exception())
 
 
 async def setup(bot: LitBot) -> None:

@@ -22,10 +22,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bot.citations import _registry, _style_path, to_csl  # noqa: E402
+from bot.citations import to_csl  # noqa: E402
 from bot.merge import merge  # noqa: E402
 from bot.models import Work  # noqa: E402
 from bot.sources import crossref, openalex  # noqa: E402
+from bot.styles import registry, style_path  # noqa: E402
 
 FIXTURES = REPO.parent / "shared" / "fixtures"
 SYNTHETIC = REPO / "tests" / "synthetic"
@@ -126,12 +127,12 @@ def citeproc_js(items: list[dict], style: str, node_modules: Path) -> dict[str, 
     """Run citeproc-js on ``items`` as one bibliography; item id → plain-text entry."""
     from citeproc import LOCALES_PATH
 
-    info = _registry()[style]
+    info = registry()[style]
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(items, f, ensure_ascii=False)
     try:
         out = subprocess.run(
-            ["node", str(SCRIPT), f.name, str(_style_path(info)), LOCALES_PATH],
+            ["node", str(SCRIPT), f.name, str(style_path(info)), LOCALES_PATH],
             env={**os.environ, "NODE_PATH": str(node_modules)},
             cwd=node_modules.parent,
             check=True,

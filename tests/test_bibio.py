@@ -173,3 +173,50 @@ def test_ris_fields_over_the_limit_refuse_their_record():
     assert [i.label for i in parsed.items] == ["Fine", "Also fine"]
     (problem,) = parsed.problems
     assert problem.line == 4 and "fields are limited to 64 KiB" in problem.message
+
+
+# -- keys and DOI checks ------------------------------------------------------------------------
+
+
+def test_bib_entries_carry_their_own_keys():
+    parsed = parse_bibtex(
+        "@article{Smith:2020, title={A}}\n@book{smith_2020-b, title={B}}\n@misc{k1, title={C}}"
+    )
+    assert [item.key for item in parsed.items] == ["Smith:2020", "smith_2020-b", "k1"]
+    ris = bibio.parse_ris("TY  - JOUR\nID  - 12\nTI  - T\nER  - \n")
+    assert [item.key for item in ris.items] == [None]  # RIS IDs are record numbers, not keys
+
+
+def _record(title: str, family: str | None, doi: str = "10.1/x"):
+    from bot.models import Author, Work
+
+    authors = (Author(f"A {family}", family, "A"),) if family else ()
+    return Work(doi=doi, title=title, authors=authors)
+
+
+@pytest.mark.parametrize(
+    ("mine", "found", "differs"),
+    [
+        (("Sleep apnea in fragile X premutation carriers", "Hamlin"),
+         ("Sleep apnea in fragile X premutation carriers with and without FXTAS", "Hamlin"), None),
+        (("Microplastic contamination in canned fish sold in Turkiye", "Gundogdu"),
+         ("Microplastic contamination in canned fish sold in Türkiye", "Gündoğdu"), None),
+        (("Trophic ecology of Mexican Pacific harbor seal colonies", "Rodríguez"),
+         ("Trophic ecology of Mexican Pacific harbor seal colonies", "Juárez-Rodríguez"), None),
+        (("Embodied AI: a foundation for intelligent manufacturing", "Zhang"),
+         ("Embodied AI: A Foundation for Intelligent and Autonomous Manufacturing", "Zhang"), None),
+        (("CO2 capture in amine solutions", "Li"), ("CO₂ capture in amine solutions", "Li"), None),
+        (("A Geometric Understanding of Deep Learning", "Lei"),
+         ("A Survey of Accelerator Architectures for Deep Neural Networks", "Lei"), "title"),
+        (("A Geometric Understanding of Deep Learning", "Chen"),
+         ("A Geometric Understanding of Deep Learning", "Lei"), "first author"),
+        (("A Geometric Understanding of Deep Learning", None),
+         ("A Geometric Understanding of Deep Learning", "Lei"), None),  # nothing to compare
+    ],
+)  # fmt: skip
+def test_doi_disagreement_compares_folded_titles_and_first_authors(mine, found, differs):
+    reason = bibio.doi_disagreement(_record(*mine), _record(*found))
+    if differs is None:
+        assert reason is None
+    else:
+        assert reason is not None and f"not this entry's {differs}." in reason

@@ -378,3 +378,143 @@ async def test_exporting_a_long_bibliography_costs_more(bibs):
     await bibs.export(alice, None, "bibtex")  # 2,500 entries: three uses of five
     with pytest.raises(Cooldown):
         await bibs.export(alice, None, "apa")
+
+
+# -- BibTeX keys and DOI checks ----------------------------------------------------------------
+
+
+def _keys(data: bytes) -> list[str]:
+    return [e.key for e in bibtexparser.parse_string(data.decode()).entries]
+
+
+async def test_an_imported_bib_keeps_its_keys_and_page_ranges_on_export(bibs):
+    alice = Actor.in_dm(ALICE)
+    await bibs.import_file(alice, "lab-export.bib", (DATA / "lab-export.bib").read_bytes())
+    exported = await bibs.export(alice, None, "bibtex")
+    library = bibtexparser.parse_string(exported.data.decode())
+    assert sorted(e.key for e in library.entries) == [
+        "dupont2021",
+        "lopez2020",
+        "muller2019",
+        "strasse2001",
+    ]
+    pages = {
+        e.key: e.fields_dict["pages"].value for e in library.entries if "pages" in e.fields_dict
+    }
+    assert pages == {"muller2019": "100--105", "lopez2020": "1--10"}  # not 100----105
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "keys", "check"),
+    [
+        # the same key for another work: the later one gets a suffix, and the report says so
+        (
+            "@article{smith2020, title={One paper}, author={Smith, Ann}, year={2020}}",
+            "@article{smith2020, title={Another paper}, author={Smith, Bob}, year={2020}}",
+            ["smith2020", "smith2020a"],
+            "the key “smith2020” is another entry's key in this bibliography: this entry's key "
+            "is “smith2020a”",
+        ),
+        # keys compare without case (BibTeX does)
+        (
+            "@article{Smith2020, title={One paper}, year={2020}}",
+            "@article{smith2020, title={Another paper}, year={2020}}",
+            ["Smith2020", "smith2020a"],
+            "is “smith2020a”",
+        ),
+        # a user's own style of key is kept as it is
+        (
+            "@article{Smith:2020:one, title={One paper}, year={2020}}",
+            "@article{smith_2020-two, title={Another paper}, year={2020}}",
+            ["Smith:2020:one", "smith_2020-two"],
+            None,
+        ),
+        # a re-import gives an entry the key the user chose when it is free
+        (
+            "TY  - JOUR\nTI  - One paper\nAU  - Smith, Ann\nPY  - 2020\nER  - \n",
+            "@article{mine, title={One paper}, author={Smith, Ann}, year={2020}}",
+            ["mine"],
+            None,
+        ),
+    ],
+)
+async def test_imported_keys_collide_with_suffixes_and_say_so(bibs, first, second, keys, check):
+    alice = Actor.in_dm(ALICE)
+    name = "a.ris" if first.startswith("TY") else "a.bib"
+    await bibs.import_file(alice, name, first.encode())
+    report = await bibs.import_file(alice, "b.bib", second.encode())
+    exported = await bibs.export(alice, None, "bibtex")
+    assert sorted(_keys(exported.data)) == sorted(keys)
+    messages = [p.message for p in report.check]
+    if check:
+        assert any(check in m for m in messages) and "to check" in report.summary()
+        assert "Imported, but check:" in report.text()
+    else:
+        assert not messages
+
+
+async def test_keys_are_made_when_entries_are_added_and_never_move(bibs):
+    alice = dataclasses.replace(Actor.in_dm(ALICE), limited=False)
+    await bibs.add(alice, SEED)
+    before = _keys((await bibs.export(alice, None, "bibtex")).data)
+    assert before == ["zhou2023nk"]
+    # a later work with the same key stem that sorts first: it gets the suffix, not the seed
+    ris = "TY  - JOUR\nAU  - Zhou, Aaron\nTI  - NK cells\nPY  - 2023\nER  - \n"
+    await bibs.import_file(alice, "later.ris", ris.encode())
+    after = (await bibs.export(alice, None, "bibtex")).data.decode()
+    assert _keys(after.encode()) == ["zhou2023nka", "zhou2023nk"]  # author order; keys kept
+    assert "title = {{NK} cells}" in after
+
+
+async def test_entries_saved_before_keys_were_stored_keep_the_key_of_their_first_export(bibs):
+    alice = dataclasses.replace(Actor.in_dm(ALICE), limited=False)
+    for doi in [SEED, *RECORDED[:2]]:
+        await bibs.add(alice, doi)
+    bib = await bibs.resolve(alice, None)
+    await bibs.store.db.conn.execute(
+        "UPDATE entries SET cite_key = NULL"
+    )  # as migration 5 left them
+    first = _keys((await bibs.export(alice, None, "bibtex")).data)
+    stored = await bibs.store.cite_keys(alice.owner, bib.id)
+    assert sorted(k for k in stored.values() if k) == sorted(first)
+    assert _keys((await bibs.export(alice, None, "bibtex")).data) == first
+
+
+TITLE = "NK cells are never alone: crosstalk and communication in tumour microenvironments"
+
+
+@pytest.mark.parametrize(
+    ("entry", "flagged"),
+    [
+        (f"title={{{TITLE}}}, author={{Zhou, Yongqiang}}", None),
+        ("title={NK cells are never alone}, author={Zhou, Y.}", None),  # no subtitle
+        (
+            "title={{NK} Cells Are Never Alone: Crosstalk and Communication in Tumour "
+            "Microenvironments}, author={Zh{\\'o}u, Yongqiang}",
+            None,
+        ),  # case, braces, accents
+        ("title={Deep learning for protein folding}, author={Zhou, Yongqiang}", "title"),
+        (f"title={{{TITLE}}}, author={{Smith, Ann}}", "first author"),
+        ("title={Deep learning for protein folding}, author={Smith, Ann}", "title or first author"),
+    ],
+)
+async def test_an_entry_whose_doi_names_another_work_is_flagged(bibs, entry, flagged):
+    alice = Actor.in_dm(ALICE)
+    text = f"@article{{mine, {entry}, year={{2023}}, doi={{{SEED}}}}}"
+    report = await bibs.import_file(alice, "thesis.bib", text.encode())
+    assert len(report.added) == 1 and not report.failed  # imported as the file has it
+    messages = [p.message for p in report.check]
+    if flagged is None:
+        assert messages == []
+    else:
+        (message,) = messages
+        assert message.startswith("mine: its DOI 10.1186/s12943-023-01737-7 is “NK cells")
+        assert f"not this entry's {flagged}." in message and "by Zhou" in message
+
+
+async def test_an_entry_whose_doi_no_source_knows_is_flagged(bibs):
+    alice = Actor.in_dm(ALICE)
+    text = "@article{ghost, title={A paper}, year={2020}, doi={10.1234/unknown-doi}}"
+    report = await bibs.import_file(alice, "ghost.bib", text.encode())
+    assert len(report.added) == 1 and [p.line for p in report.check] == [1]
+    assert report.check[0].message.startswith("ghost: ")

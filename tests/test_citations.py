@@ -11,29 +11,19 @@ from concurrent.futures import ThreadPoolExecutor
 from html import unescape
 from pathlib import Path
 
-import bibtexparser
 import pytest
-import rispy
-from bibtexparser import middlewares
-from pylatexenc.latex2text import LatexNodes2Text
 
 from bot import citations
 from bot.citations import (
-    StyleInfo,
     UnknownStyle,
-    bibtex_key,
     format_bibliography,
     format_citation,
-    list_styles,
     render,
-    resolve_style,
-    search_styles,
     to_bibtex,
     to_csl,
     to_csl_json,
     to_ris,
 )
-from bot.errors import LitError
 from bot.merge import merge
 from bot.models import Author, Work
 from bot.sources import crossref, openalex
@@ -71,20 +61,6 @@ def formatted(style: str, markup: str = "text") -> dict[str, str]:
     items = works()
     entries = format_bibliography(list(items.values()), style, markup=markup)
     return dict(zip(items, entries, strict=True))
-
-
-@functools.cache
-def corpus() -> dict[str, Work]:
-    """Every recorded Crossref work record that parses into a titled work."""
-    out = {}
-    for folder in ("crossref", "crossref-corpus"):
-        for path in sorted((FIXTURES / folder).glob("*.json")):
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if isinstance(data, dict) and isinstance(data.get("message"), dict):
-                work = merge({"crossref": crossref.parse_work(data)})
-                if "title" in work.provenance:
-                    out[f"{folder}/{path.name}"] = work
-    return out
 
 
 # --- goldens -------------------------------------------------------------------------------
@@ -246,280 +222,7 @@ def test_concurrent_formatting_matches_sequential():
     assert results == [expected[job] for job in jobs]
 
 
-# --- style registry ----------------------------------------------------------------------------
-
-
-def test_list_styles_is_the_bundle():
-    styles = list_styles()
-    assert 2500 < len(styles) < 3500
-    ids = {s.id for s in styles}
-    assert {
-        "apa",
-        "ieee",
-        "nature",
-        "harvard-cite-them-right",
-        "modern-language-association",
-    } <= ids
-    assert next(s for s in styles if s.id == "apa").title.startswith("APA")
-    assert all(isinstance(s, StyleInfo) and s.title and s.parent is None for s in styles)
-    journals = list_styles(dependent=True)
-    assert len(journals) > len(styles)
-    assert next(s for s in journals if s.id == "molecular-cancer").title == "Molecular Cancer"
-    assert list_styles() == styles  # built once, cached
-
-
-@pytest.mark.parametrize(
-    ("name", "style"),
-    [
-        ("apa", "apa"),
-        ("APA", "apa"),
-        (" Apa ", "apa"),
-        ("vancouver", "nlm-citation-sequence"),
-        ("Vancouver", "nlm-citation-sequence"),
-        ("harvard", "harvard-cite-them-right"),
-        ("mla", "modern-language-association"),
-        ("chicago", "chicago-author-date"),
-        ("Chicago author date", "chicago-author-date"),
-        ("ama", "american-medical-association"),
-        ("ieee", "ieee"),
-        ("nature.csl", "nature"),
-        ("IEEE Reference Guide version 11.29.2023", "ieee"),
-        ("molecular-cancer", "molecular-cancer"),
-    ],
-)
-def test_resolve_style(name, style):
-    assert resolve_style(name) == style
-
-
-@pytest.mark.parametrize(
-    ("name", "suggested"),
-    [("apa7", "apa"), ("vancuver", "vancouver"), ("chicgo", "chicago"), ("ieeee", "ieee")],
-)
-def test_unknown_style_suggests_close_matches(name, suggested):
-    with pytest.raises(UnknownStyle) as raised:
-        resolve_style(name)
-    error = raised.value
-    assert isinstance(error, LitError)
-    assert error.suggestions[0] == suggested and len(error.suggestions) <= 5
-    assert name in error.user_message and suggested in error.user_message
-    assert all(resolve_style(s) for s in error.suggestions)
-
-
-def test_unknown_style_without_suggestions():
-    with pytest.raises(UnknownStyle) as raised:
-        format_citation(seed_work(), "zzqx wobble")
-    assert raised.value.suggestions == ()
-    assert "zzqx wobble" in raised.value.user_message
-
-
-def test_search_styles_puts_common_styles_first():
-    empty = [s.id for s in search_styles("")]
-    assert empty[:6] == list(citations.COMMON_STYLES[:6])
-    assert len(search_styles("", limit=3)) == 3
-    assert search_styles("apa")[0].id == "apa"
-    assert search_styles("vanc")[0].id == "nlm-citation-sequence"
-    assert search_styles("harvard")[0].id == "harvard-cite-them-right"
-    assert search_styles("MLA")[0].id == "modern-language-association"
-    assert search_styles("molecular cancer")[0].id == "molecular-cancer"
-
-
-@pytest.mark.parametrize("query", ["", "a", "e", "journal", "harvard", "ieee trans", "vancuver"])
-def test_search_styles_limit(query):
-    found = search_styles(query)
-    assert 0 < len(found) <= 25
-    assert len({s.id for s in found}) == len(found)
-    assert len(search_styles(query, limit=5)) <= 5
-
-
-# --- BibTeX --------------------------------------------------------------------------------
-
-
-def _latex_text(value: str) -> str:
-    return LatexNodes2Text().latex_to_text(value)
-
-
-def _plain(text: str) -> str:
-    """Comparable text: typographic quotes and dashes as LaTeX writes them, spaces collapsed."""
-    table = str.maketrans(
-        {
-            "‐": "-",
-            "‑": "-",
-            "–": "-",
-            "—": "-",
-            "‘": "'",
-            "’": "'",
-            "`": "'",
-            "“": '"',
-            "”": '"',
-            "ˆ": "^",
-        }
-    )
-    return " ".join(text.translate(table).replace("''", '"').replace("--", "-").split())
-
-
-def _parse_bibtex(text: str) -> bibtexparser.Library:
-    library = bibtexparser.parse_string(
-        text, append_middleware=[middlewares.SeparateCoAuthors(), middlewares.SplitNameParts()]
-    )
-    assert not library.failed_blocks
-    return library
-
-
-def _check_bibtex(items: dict[str, Work]) -> None:
-    library = _parse_bibtex(to_bibtex(items.values()))
-    assert len(library.entries) == len(items)
-    for work, entry in zip(items.values(), library.entries, strict=True):
-        fields = entry.fields_dict
-        assert _plain(_latex_text(fields["title"].value)) == _plain(work.title)
-        if work.year:
-            assert fields["year"].value == str(work.year)
-        if work.authors:
-            families = [
-                _plain(_latex_text(" ".join(name.von + name.last)))
-                for name in fields["author"].value
-            ]
-            expected = [_plain(a.name if a.is_organisation else a.family) for a in work.authors]
-            assert families == expected
-        if work.doi:
-            assert fields["doi"].value == work.doi
-        first = work.authors[0] if work.authors else None
-        folded = citations._key_name(first)
-        assert entry.key.startswith(folded or "anon")
-        assert entry.key.startswith(f"{folded or 'anon'}{work.year or ''}")
-
-
-@needs_fixtures
-def test_bibtex_round_trip_golden_records():
-    _check_bibtex(works())
-
-
-@needs_fixtures
-def test_bibtex_round_trip_every_corpus_record():
-    items = corpus()
-    assert len(items) > 300
-    _check_bibtex(items)
-    keys = [entry.key for entry in _parse_bibtex(to_bibtex(items.values())).entries]
-    assert len(set(keys)) == len(keys)
-
-
-def test_bibtex_seed_entry():
-    text = to_bibtex([seed_work()])
-    assert text.startswith("@article{zhou2023nk,")
-    for line in (
-        "author = {Zhou, Yongqiang and Lu, Cheng and Liu, Lu and Li, Xun}",
-        "title = {{NK} cells are never alone: crosstalk and communication in tumour",
-        "journal = {Molecular Cancer}",
-        "month = feb,",
-        "doi = {10.1186/s12943-023-01737-7}",
-        "pages = {34}",
-    ):
-        assert line in text
-
-
-@pytest.mark.parametrize(
-    ("title", "expected"),
-    [
-        (
-            "Müller & Søn: 50% of $x_1$ {a} #1 ~ ^ \\",
-            r"M{\"u}ller \& S{\o}n: 50\% of \$x\_1\$ \{a\} \#1 \textasciitilde{}",
-        ),
-        ("Pages 1–2 — “quoted” ‘single’", "Pages 1--2 --- ``quoted'' `single'"),
-    ],
-)
-def test_latex_escaping(title, expected):
-    encoded = citations._latex(title)
-    assert encoded.startswith(expected)
-    assert _plain(_latex_text(encoded)) == _plain(title)
-
-
-def test_bibtex_key_rules():
-    seed = seed_work()
-    taken: set[str] = set()
-    assert [bibtex_key(seed, taken) for _ in range(4)] == [
-        "zhou2023nk",
-        "zhou2023nka",
-        "zhou2023nkb",
-        "zhou2023nkc",
-    ]
-    assert taken == {"zhou2023nk", "zhou2023nka", "zhou2023nkb", "zhou2023nkc"}
-    # family name (not given name), folded; stop words skipped; organisations by first word
-    work = dataclasses.replace(
-        seed,
-        authors=(Author("Jürgen Ó Brádaigh-Smith", "Ó Brádaigh-Smith", "Jürgen"),),
-        title="The effect of things",
-        year=1999,
-    )
-    assert bibtex_key(work, set()) == "obradaighsmith1999effect"
-    org = dataclasses.replace(seed, authors=(Author("The Royal Society"),), title="On a Thing")
-    assert bibtex_key(org, set()) == "royal2023thing"
-    anonymous = dataclasses.replace(seed, authors=(), year=None, title="A study")
-    assert bibtex_key(anonymous, set()) == "anonstudy"
-
-
-def test_bibtex_keys_unique_within_one_export():
-    seed = seed_work()
-    other = dataclasses.replace(seed, doi="10.1/other")
-    keys = [e.key for e in _parse_bibtex(to_bibtex([seed, other, seed])).entries]
-    assert keys == ["zhou2023nk", "zhou2023nka", "zhou2023nkb"]
-
-
-@pytest.mark.parametrize(
-    ("work_type", "entry_type", "container"),
-    [
-        ("article", "article", "journal"),
-        ("review", "article", "journal"),
-        ("book-chapter", "incollection", "booktitle"),
-        ("proceedings-article", "inproceedings", "booktitle"),
-        ("book", "book", None),
-        ("dissertation", "phdthesis", None),
-        ("report", "techreport", None),
-        ("dataset", "misc", "howpublished"),
-        ("preprint", "misc", "howpublished"),
-    ],
-)
-def test_bibtex_entry_types(work_type, entry_type, container):
-    work = dataclasses.replace(seed_work(), type=work_type)
-    entry = _parse_bibtex(to_bibtex([work])).entries[0]
-    assert entry.entry_type == entry_type
-    if container:
-        assert entry.fields_dict[container].value == "Molecular Cancer"
-    if work_type == "dissertation":
-        assert "school" in entry.fields_dict
-    if work_type == "report":
-        assert "institution" in entry.fields_dict
-
-
-# --- RIS, CSL-JSON -----------------------------------------------------------------------------
-
-
-@needs_fixtures
-def test_ris_round_trip():
-    items = works()
-    records = rispy.loads(to_ris(items.values()))
-    assert len(records) == len(items)
-    for work, record in zip(items.values(), records, strict=True):
-        assert record["type_of_reference"] == citations.RIS_TYPES[work.type or "other"]
-        assert record["title"] == work.title
-        expected = [
-            a.name if a.is_organisation else ", ".join(p for p in (a.family, a.given) if p)
-            for a in work.authors
-        ]
-        assert record.get("authors", []) == expected
-        assert record.get("doi") == work.doi
-        assert record.get("year") == (str(work.year) if work.year else None)
-        if work.venue:
-            assert record["secondary_title"] == work.venue
-        if work.pages and "-" in work.pages:
-            assert (record["start_page"], record["end_page"]) == tuple(work.pages.split("-", 1))
-
-
-def test_ris_seed_record():
-    text = to_ris([seed_work()])
-    assert text.startswith("TY  - JOUR\n")
-    for line in ("AU  - Zhou, Yongqiang", "T2  - Molecular Cancer", "JO  - Molecular Cancer"):
-        assert line in text
-    assert "DO  - 10.1186/s12943-023-01737-7" in text and "PY  - 2023" in text
-    assert all(re.match(r"[A-Z][A-Z0-9]  - |$", line) for line in text.split("\n"))
+# --- CSL-JSON ----------------------------------------------------------------------------------
 
 
 @needs_fixtures

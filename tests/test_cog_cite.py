@@ -233,3 +233,102 @@ def resolve_style_title(name: str) -> str:
     from bot.citations import style_title
 
     return style_title(resolve_style(name))
+
+
+# --- retractions, saved keys, autocomplete off the loop ----------------------------------------
+
+
+def retracted_seed(mock) -> None:
+    """The seed paper's Crossref record with a retraction notice (apis.md §2.4's shape)."""
+    from tests.conftest import SYNTHETIC
+
+    body = json.loads((SYNTHETIC / "crossref-seed.json").read_text(encoding="utf-8"))
+    body["message"]["updated-by"] = [
+        {
+            "DOI": "10.1234/retraction-notice",
+            "type": "retraction",
+            "label": "Retraction",
+            "source": "retraction-watch",
+            "updated": {"date-parts": [[2024, 1, 2]]},
+        }
+    ]
+    mock.add("crossref", SEED, json.dumps(body))
+
+
+WARNING = "⚠️ **This work has been retracted** (via Crossref): check before citing it."
+NOTICE = "[Retraction notice](https://doi.org/10.1234/retraction-notice)"
+
+
+@pytest.mark.parametrize("style", [None, "bibtex"])
+async def test_cite_warns_above_the_citation_of_a_retracted_work(env, style):
+    bot, mock = env
+    retracted_seed(mock)
+    options = {"style": style} if style else {}
+    content = final(await invoke(bot, slash_payload("cite", query=SEED, **options)))["content"]
+    first, second = content.split("\n", 2)[:2]
+    assert first == f"{WARNING} {NOTICE}"
+    assert second.startswith("```bibtex" if style else "Zhou, Y., Lu, C.")
+
+
+async def test_the_cards_cite_button_warns_of_a_retraction_too(env):
+    bot, mock = env
+    retracted_seed(mock)
+    await invoke(bot, slash_payload("paper", query=SEED))
+    asked = final(await invoke(bot, component_payload(f"lit:cite:{SEED}")))
+    assert asked["content"].startswith(f"{WARNING} {NOTICE}\nZhou, Y.")
+    picked = await invoke(
+        bot, component_payload(f"lit:style:{SEED}", values=["ieee"], components=asked["components"])
+    )
+    assert picked[-1].payload["content"].startswith(f"{WARNING} {NOTICE}\n")
+
+
+def test_a_long_citation_of_a_retracted_work_keeps_the_warning_above_its_file():
+    from bot.citing import Formatted
+    from bot.ui.components import citation_message
+
+    long = Formatted("x" * 2500, "apa", "APA Style 7th edition", "md", None)
+    content, file = citation_message(long, "zhou2023nk", warning=WARNING)
+    assert file is not None and content.startswith(WARNING + "\n") and len(content) <= 2000
+    short = Formatted("x" * (2000 - len(WARNING) - 10), "apa", "APA", "md", None)
+    content, file = citation_message(short, "k", warning=WARNING)
+    assert len(content) <= 2000 and (file is None or content.startswith(WARNING))
+
+
+async def test_cite_bibtex_of_a_saved_entry_keeps_the_key_it_was_imported_with(env):
+    from bot.bibliographies import Actor
+    from tests.discord_harness import CHANNEL_ID, GUILD_ID, USER
+
+    bot, _ = env
+    lab = Actor.in_guild(int(GUILD_ID), int(USER["id"]), int(CHANNEL_ID), can_manage=True)
+    entry = f"@article{{Zhou:NK2023, title={{NK cells are never alone}}, author={{Zhou, Y.}}, year={{2023}}, doi={{{SEED}}}}}"
+    report = await bot.bibs.import_file(lab, "thesis.bib", entry.encode())
+    assert len(report.added) == 1
+    here = final(await invoke(bot, slash_payload("cite", query=SEED, style="bibtex")))
+    assert here["content"].startswith("```bibtex\n@article{Zhou:NK2023,")
+    # another server has not saved it: a key of its own
+    elsewhere = final(
+        await invoke(
+            bot, slash_payload("cite", query=SEED, style="bibtex", guild_id="900000000000000999")
+        )
+    )
+    assert elsewhere["content"].startswith("```bibtex\n@article{zhou2023nk,")
+
+
+async def test_autocomplete_searches_off_the_event_loop_and_offers_no_lookalikes(env, monkeypatch):
+    import threading
+
+    from bot import styles
+
+    bot, _ = env
+    threads = []
+    search = styles.search_styles
+
+    def spy(query, limit=25):
+        threads.append(threading.get_ident())
+        return search(query, limit)
+
+    monkeypatch.setattr(styles, "search_styles", spy)
+    calls = await invoke(bot, slash_payload("cite", query=SEED, style="vanc", focused="style"))
+    values = [c["value"] for c in calls[0].payload["data"]["choices"]]
+    assert values[0] == "nlm-citation-sequence" and "advanced-science" not in values
+    assert threads and threading.get_ident() not in threads

@@ -15,8 +15,9 @@ import httpx
 import pytest
 
 from bot.errors import UpstreamError
+from bot.identifiers import parse_identifier
 from bot.models import Identifier, IdKind
-from bot.papers import PaperService
+from bot.papers import LATE_SOURCES, PaperService
 from bot.settings import Settings
 from bot.sources import build_upstreams, make_client, openalex
 from bot.sources._http import (
@@ -31,16 +32,23 @@ from bot.sources.fairness import FairLimiter
 from bot.storage.database import open_database
 from bot.storage.works import WorkCache
 from tests.conftest import SYNTHETIC
+from tests.fakes.arxiv_ncbi import entry_from_datacite
 from tests.fakes.faults import FAULTS, FaultServer
 from tests.fakes.upstreams import FIXTURES, SETTING, UpstreamServer
 from tests.upstream_mock import MockUpstreams, make_settings
 
 # Known to Crossref, OpenAlex, Unpaywall and Semantic Scholar in the recorded fixtures.
 CROSSREF_DOI = "10.1016/j.addr.2015.01.008"
-# A DataCite DOI (an arXiv preprint): OpenAlex, DataCite, Semantic Scholar.
+# A DataCite DOI (an arXiv preprint): DataCite, and arXiv (an entry built from that record).
 DATACITE_DOI = "10.48550/arxiv.2311.16162"
-SOURCES = ("openalex", "crossref", "unpaywall", "s2", "datacite")
-DEADLINE = 0.6
+# An arXiv preprint only arXiv knows in the recordings.
+ARXIV_ONLY = "arXiv:2201.13452"
+# A PMCID: OpenAlex and NCBI resolve it (to 10.1073/pnas.1414271111), then every DOI source.
+PMCID = "PMC4234579"
+SOURCES = ("openalex", "crossref", "unpaywall", "s2", "datacite", "arxiv", "ncbi")
+# Per attempt. A fault costs at most two of them; a dozen worlds looking up at once on a busy
+# machine (the test suite runs beside others) answer well within one.
+DEADLINE = 1.0
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +62,18 @@ def faults():
 async def replay():
     world = MockUpstreams(FIXTURES)
     world.add("openalex", "10.1186/s12943-023-01737-7", SYNTHETIC / "openalex-seed.json")
+    # arXiv's entry of 2311.16162, built from its recorded DataCite record (dates and primary
+    # category read off that record), so that two sources know the preprint.
+    world.arxiv.add(
+        entry_from_datacite(
+            FIXTURES,
+            "datacite/arxiv-2311-16162.json",
+            version=1,
+            published="2023-11-09T11:44:22Z",
+            updated="2023-11-09T11:44:22Z",
+            category="cs.DL",
+        )
+    )
     async with UpstreamServer(world) as running:
         yield running
 
@@ -69,48 +89,83 @@ def settings_for(tmp_path, env: dict[str, str]) -> Settings:
     )
 
 
-async def lookup(tmp_path, env: dict[str, str], doi: str, name: str):
-    """One cold lookup in a fresh world: ``(work or error, service)``."""
+async def prepare(tmp_path, env: dict[str, str], name: str):
+    """A fresh world (settings, database, the real client, services) on ``env``'s upstreams."""
     folder = tmp_path / name
     folder.mkdir()
     settings = settings_for(folder, env)
     db = await open_database(settings.db_path)
+    client = make_client(settings)
+    # arXiv's own limit (one request in 3 s) would only slow the retries down here.
+    upstreams = build_upstreams(settings, client, rate_limits={"arxiv": (10.0, 10, 1)})
+    # Late sources get time to answer (a healthy one always does: its answer is on the card);
+    # a faulty one is never waited for longer than its own deadline.
+    service = PaperService(upstreams, WorkCache(db), late_grace=2 * DEADLINE + 1)
+    return service, db, client
+
+
+async def run(world, query: str):
+    """One cold lookup of ``query`` (a DOI, arXiv id or PMCID): the work or the error."""
+    service, db, client = world
     try:
-        async with make_client(settings) as client:
-            service = PaperService(build_upstreams(settings, client), WorkCache(db), late_grace=0.2)
-            try:
-                result = await asyncio.wait_for(
-                    service.lookup(Identifier(IdKind.DOI, doi, doi)), 20
-                )
-            except UpstreamError as error:
-                result = error
-            await asyncio.wait_for(service.drain(), 20)  # late sources end too
-            return result
+        try:
+            result = await asyncio.wait_for(service.lookup(parse_identifier(query)), 20)
+        except UpstreamError as error:
+            result = error
+        await asyncio.wait_for(service.drain(), 20)  # late sources end too
+        return result
     finally:
+        await client.aclose()
         await db.close()
 
 
-def doi_for(source: str) -> str:
-    return DATACITE_DOI if source == "datacite" else CROSSREF_DOI
+async def lookup(tmp_path, env: dict[str, str], query: str, name: str):
+    return await run(await prepare(tmp_path, env, name), query)
+
+
+async def lookups(tmp_path, runs: list[tuple[dict[str, str], str, str]]):
+    """Many lookups at once. Every world is set up first: a client costs ~0.2 s of CPU (its
+    TLS context) and a database its migrations, which would otherwise eat into the deadline
+    of the lookups already under way."""
+    worlds = [await prepare(tmp_path, env, name) for env, _, name in runs]
+    return await asyncio.gather(
+        *(run(world, query) for world, (_, query, _) in zip(worlds, runs, strict=True))
+    )
+
+
+QUERIES = (CROSSREF_DOI, DATACITE_DOI, ARXIV_ONLY, PMCID)
+
+
+def _folder(query: str) -> str:
+    return query.replace("/", "_").replace(":", "_")
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 async def test_one_faulty_source_degrades_only_itself(fault, faults, replay, tmp_path):
     healthy = {
-        doi: set((await lookup(tmp_path, replay.env, doi, f"healthy-{i}")).sources)
-        for i, doi in enumerate((CROSSREF_DOI, DATACITE_DOI))
+        q: set((await lookup(tmp_path, replay.env, q, f"healthy-{_folder(q)}")).sources)
+        for q in QUERIES
     }
     assert healthy[CROSSREF_DOI] == {"openalex", "crossref", "unpaywall", "s2"}
-    assert healthy[DATACITE_DOI] == {"datacite"}
+    assert healthy[DATACITE_DOI] == {"datacite", "arxiv"}
+    assert healthy[ARXIV_ONLY] == {"arxiv"}
+    assert healthy[PMCID] == {"openalex", "crossref", "unpaywall", "s2", "ncbi"}
 
-    async def one(source: str, doi: str):
-        env = dict(replay.env)
-        env[SETTING[source]] = faults.url(fault)
-        return source, doi, await lookup(tmp_path, env, doi, f"{source}-{doi.replace('/', '_')}")
+    def faulty(source: str) -> dict[str, str]:
+        return {**replay.env, SETTING[source]: faults.url(fault)}
 
-    runs = [(s, CROSSREF_DOI) for s in SOURCES if s != "datacite"]
+    runs = [(s, CROSSREF_DOI) for s in SOURCES if s not in ("datacite", "arxiv")]
     runs += [("datacite", DATACITE_DOI), ("openalex", DATACITE_DOI), ("s2", DATACITE_DOI)]
-    for source, doi, work in await asyncio.gather(*(one(s, d) for s, d in runs)):
+    later = [("arxiv", DATACITE_DOI), ("arxiv", ARXIV_ONLY)]
+    later += [("ncbi", PMCID), ("openalex", PMCID)]  # either resolves the PMCID alone
+    # Two waves: a dozen worlds at once, each with its faulty request (64 MiB streams, a fault
+    # server in a thread of this process), hold the healthy answers past the deadline on a
+    # busy machine.
+    works = []
+    for wave in (runs, later):
+        works += await lookups(tmp_path, [(faulty(s), d, f"{s}-{_folder(d)}") for s, d in wave])
+    runs += later
+    for (source, doi), work in zip(runs, works, strict=True):
         where = f"{fault} at {source} for {doi}"
         if not healthy[doi] - {source}:  # the faulty source was the only one to know it
             assert isinstance(work, UpstreamError), f"{where}: {work!r}"
@@ -119,16 +174,16 @@ async def test_one_faulty_source_degrades_only_itself(fault, faults, replay, tmp
         assert source not in work.sources, f"{where}: its junk reached the card"
         assert set(work.sources) == healthy[doi] - {source}, where
         assert work.title, f"{where}: the healthy sources' card has no title"
-        if source != "s2":  # Semantic Scholar is late: the card does not wait to see it fail
+        if source not in LATE_SOURCES:  # the card does not wait to see a late source fail
             assert source in work.missing, f"{where} not named as failed"
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 async def test_every_source_faulty_is_an_upstream_error(fault, faults, tmp_path):
     env = {SETTING[s]: faults.url(fault) for s in SOURCES}
-    for doi in (CROSSREF_DOI, DATACITE_DOI):
-        result = await lookup(tmp_path, env, doi, doi.replace("/", "_"))
-        assert isinstance(result, UpstreamError), f"{fault}: {result!r}"
+    results = await lookups(tmp_path, [(env, q, _folder(q)) for q in QUERIES])
+    for query, result in zip(QUERIES, results, strict=True):
+        assert isinstance(result, UpstreamError), f"{fault} for {query}: {result!r}"
 
 
 # -- the bounded reader, unit by unit ---------------------------------------------------------

@@ -49,7 +49,7 @@ async def world(fixtures_dir, tmp_path):
             sleep=fake_sleep,
             rate_limits={
                 name: (1000.0, 1000, 100)
-                for name in ("openalex", "crossref", "unpaywall", "s2", "datacite")
+                for name in ("openalex", "crossref", "unpaywall", "s2", "datacite", "arxiv", "ncbi")
             },
         )
         yield World(mock, PaperService(upstreams, WorkCache(db)), sleeps)
@@ -135,7 +135,13 @@ async def test_concurrent_identical_lookups_share_one_request_per_source(world):
         *(world.service.lookup(doi("10.1073/pnas.1414271111")) for _ in range(50))
     )
     assert {w.title for w in works} == {works[0].title}
-    assert dict(world.mock.calls) == {"openalex": 1, "crossref": 1, "unpaywall": 1, "s2": 1}
+    assert dict(world.mock.calls) == {
+        "openalex": 1,
+        "crossref": 1,
+        "unpaywall": 1,
+        "s2": 1,
+        "ncbi": 1,
+    }
 
 
 async def test_sources_are_queried_in_parallel(world):

@@ -10,8 +10,10 @@ surrogates, private use, unassigned) with the fragments that drive the parsers' 
 
 from __future__ import annotations
 
+import functools
 import html
 import itertools
+import json
 import re
 import time
 import unicodedata
@@ -22,11 +24,13 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import bot.identifiers as identifiers
-import bot.text as text_module
+import bot.richtext as richtext
 from bot.errors import InvalidIdentifier
 from bot.identifiers import MAX_QUERY_LENGTH, find_identifiers, parse_identifier
 from bot.models import Identifier, IdKind
+from bot.placeholders import KIND_PLACEHOLDERS, PLACEHOLDERS, REAL_VALUES
 from bot.text import MAX_CLEAN_ROUNDS, clean_abstract, clean_text
+from tests.conftest import FIXTURES, load
 
 PROPERTIES = settings(
     max_examples=300,
@@ -187,7 +191,7 @@ def texts(fragments: tuple[str, ...]) -> st.SearchStrategy[str]:
 
 
 ENTITY = re.compile(r"&(#\d+|#x[0-9a-fA-F]+|[a-zA-Z][a-zA-Z0-9]{1,31});")
-KNOWN_TAG = re.compile(r"</?(?:i|b|p|br|sub|sup|scp|jats:p|mml:math|script)\b[^<>]*>", re.I)
+KNOWN_TAG = re.compile(r"</?(?:i|b|p|br|sub|sup|scp|jats:p|mml:math|script)\b[^<>]*>", re.I | re.ASCII)  # as HTML: "<İ>" is no tag
 
 
 # --- identifiers --------------------------------------------------------------------------------
@@ -334,16 +338,119 @@ def test_entities_are_decoded_to_the_end(raw, expected):
 )
 def test_a_pathological_megabyte_is_cleaned_in_bounded_rounds(raw, monkeypatch):
     rounds = []
-    real = text_module._clean_round
+    real = richtext._parse_round
 
-    def counted(value: str, multiline: bool) -> str:
-        rounds.append(len(value))
-        return real(value, multiline)
+    def counted(runs, multiline: bool):
+        rounds.append(sum(len(r.text) for r in runs))
+        return real(runs, multiline)
 
-    monkeypatch.setattr(text_module, "_clean_round", counted)
+    monkeypatch.setattr(richtext, "_parse_round", counted)
     out = clean_text(raw)
     # Each round is linear in its input, inputs never grow, and the rounds are capped: the
     # work is bounded by a constant times the length, however deep the nesting.
-    assert len(rounds) <= MAX_CLEAN_ROUNDS + text_module._SETTLE_ROUNDS
+    assert len(rounds) <= MAX_CLEAN_ROUNDS + richtext._SETTLE_ROUNDS
     assert all(b <= a for a, b in itertools.pairwise(rounds))
     assert clean_text(out) == out
+
+
+# -- placeholders (issue "Metadata truth", part 4) ---------------------------------------------
+# For any spelling of any placeholder in any scalar field of a real Crossref record, the parsed
+# record is the one without that field, so no export or card can show it as a value.
+PLACEHOLDER_RECORDS = (
+    "crossref/addr-2015.json",
+    "crossref/springer-book-chapter-2015.json",  # ISBN, editors' book
+    "crossref-corpus/10_21326_ksdt_2008_18_018.json",  # the real "volume": "null"
+)
+SCALAR_FIELDS = (  # (path in the message, kind of field)
+    (("volume",), "text"),
+    (("issue",), "text"),
+    (("page",), "text"),
+    (("article-number",), "text"),
+    (("publisher",), "text"),
+    (("container-title", 0), "text"),
+    (("language",), "language"),
+    (("ISSN", 0), "text"),
+    (("ISBN", 0), "text"),
+    (("author", 0, "given"), "name"),
+    (("author", 0, "family"), "name"),
+    (("author", 0, "suffix"), "name"),
+    (("author", 1, "given"), "name"),
+)
+
+
+def placeholder_spellings(kind: str) -> st.SearchStrategy[str]:
+    words = sorted(
+        (PLACEHOLDERS | KIND_PLACEHOLDERS.get(kind, frozenset())) - REAL_VALUES.get(kind, set())
+    )
+    spelled = st.builds(
+        lambda word, case, pad, brackets: f"{pad}{brackets[0]}{case(word)}{brackets[1]}{pad}",
+        st.sampled_from(words),
+        st.sampled_from([str.lower, str.upper, str.title]),
+        st.sampled_from(["", " ", "\n\t "]),
+        st.sampled_from([("", ""), ("[", "]"), ("(", ")")]),
+    )
+    no_letters = st.text(  # "-", "—", "?", "…", "--": nothing but punctuation and spaces
+        st.characters(categories=["Pd", "Po", "Ps", "Pe", "Sm", "Zs"]), max_size=4
+    )
+    return spelled | no_letters
+
+
+@functools.cache
+def placeholder_record(name: str) -> str:
+    """A recorded Crossref body as JSON text, without its abstract (not a scalar field; parsing
+    it only slows each example)."""
+    data = load(name)
+    data["message"].pop("abstract", None)
+    return json.dumps(data)
+
+
+def _set(message: dict, path: tuple, value) -> bool:
+    """Put ``value`` at ``path`` (``...`` removes it); False when the path does not exist."""
+    *parents, last = path
+    where = message
+    for key in parents:
+        if isinstance(key, int):
+            if not isinstance(where, list) or len(where) <= key:
+                return False
+        elif key not in where:
+            return False
+        where = where[key]
+    if value is ...:
+        where.pop(last, None)
+    else:
+        where[last] = value
+    return True
+
+
+@pytest.mark.skipif(not FIXTURES.is_dir(), reason="../shared/fixtures is not beside the checkout")
+@PROPERTIES
+@given(st.data())
+def test_a_placeholder_in_any_scalar_field_is_no_value(data):
+    from bot.citations import to_bibtex, to_csl_json, to_ris
+    from bot.merge import merge
+    from bot.sources import crossref
+    from bot.ui.cards import venue_line
+
+    name = data.draw(st.sampled_from(PLACEHOLDER_RECORDS))
+    path, kind = data.draw(st.sampled_from(SCALAR_FIELDS))
+    placeholder = data.draw(placeholder_spellings(kind))
+    with_placeholder = json.loads(placeholder_record(name))
+    without = json.loads(placeholder_record(name))
+    if isinstance(path[-1], int):  # a list field: [placeholder] vs no list
+        changed = _set(with_placeholder["message"], path[:-1], [placeholder])
+        _set(without["message"], path[:-1], ...)
+    else:
+        changed = _set(with_placeholder["message"], path, placeholder)
+        _set(without["message"], path, ...)
+    if not changed:
+        return
+    record = crossref.parse_work(with_placeholder)
+    assert record == crossref.parse_work(without)
+    work = merge({"crossref": record})
+    stripped = placeholder.strip()
+    for text in (to_bibtex([work]), to_ris([work])):
+        if stripped:
+            assert f"{{{stripped}}}" not in text and f"  - {stripped}\n" not in text
+    if stripped:
+        assert f'"{stripped}"' not in to_csl_json([work])
+        assert stripped not in venue_line(work).split(" · ")[0].split()

@@ -193,7 +193,7 @@ def test_print_env_names_every_upstream_setting(capsys):
     assert replay_main(["--port", "9999", "--print-env"]) == 0
     lines = capsys.readouterr().out.split()
     assert lines == [f"{k}={v}" for k, v in environment("http://127.0.0.1:9999").items()]
-    assert len(lines) == 5
+    assert len(lines) == 7  # every LITBOT_*_URL upstream setting
 
 
 async def test_pmid_and_arxiv_queries_through_the_server(server, tmp_path):

@@ -11,7 +11,7 @@ from bot.text import clean_abstract, clean_text, rebuild_inverted_index, truncat
             "Gene Expression Profile of<i>Leishmania infantum chagasi</i>Promastigote",
             "Gene Expression Profile of Leishmania infantum chagasi Promastigote",
         ),
-        ("Mesoporous TiO<sub>2</sub> Spheres", "Mesoporous TiO2 Spheres"),
+        ("Mesoporous TiO<sub>2</sub> Spheres", "Mesoporous TiO₂ Spheres"),
         ("<scp>T</scp>reebase: an<scp>R</scp>package", "Treebase: an R package"),
         (
             'Dominant<mml:math xmlns:mml="http://www.w3.org/1998/Math/MathML" id="M1">'
@@ -53,7 +53,7 @@ def test_clean_abstract_drops_jats_heading_and_keeps_paragraphs():
         "italics</jats:italic>.</jats:p><jats:sec><jats:title>Results</jats:title>"
         "<jats:p>Second.</jats:p></jats:sec>"
     )
-    assert clean_abstract(raw) == "First paragraph with italics.\n\nResults\n\nSecond."
+    assert clean_abstract(raw) == "First paragraph with italics.\n\nResults: Second."
 
 
 def test_rebuild_inverted_index_places_every_word_at_every_position():

@@ -19,6 +19,7 @@ from urllib.parse import unquote
 import httpx
 
 from bot.settings import Settings
+from tests.fakes.arxiv_ncbi import ArxivWorld, NcbiWorld
 
 BASES = {
     "openalex": "http://openalex.test",
@@ -26,6 +27,8 @@ BASES = {
     "unpaywall": "http://unpaywall.test",
     "s2": "http://s2.test",
     "datacite": "http://datacite.test",
+    "arxiv": "http://arxiv.test",
+    "ncbi": "http://ncbi.test",
 }
 HOSTS = {httpx.URL(url).host: name for name, url in BASES.items()}
 
@@ -142,6 +145,9 @@ class MockUpstreams:
         self.fixtures = fixtures
         self.files = _index(fixtures)
         self.openalex_ids = _openalex_ids(fixtures)
+        # arXiv (Atom, by id_list) and NCBI's ID converter (by ids/idtype): tests/fakes/arxiv_ncbi
+        self.arxiv = ArxivWorld(fixtures)
+        self.ncbi = NcbiWorld(fixtures, self.files["openalex"].values())
         self._records: list[dict] | None = None
         self.extra: dict[tuple[str, str], Canned] = {}
         self.failures: dict[str, list[Canned | str]] = {}
@@ -203,6 +209,9 @@ class MockUpstreams:
             return outcome
         if isinstance(outcome, Canned):
             return outcome
+        if source in ("arxiv", "ncbi"):
+            fake = self.arxiv if source == "arxiv" else self.ncbi
+            return Canned(*fake.answer(dict(params or {}), unknown=outcome == "unknown"))
         if source == "openalex" and path.rstrip("/") == "/works":
             return self._search(dict(params or {}))
         key = request_key(source, path)
@@ -222,7 +231,9 @@ class MockUpstreams:
         * ``title.search:words`` — ranked by shared title words;
         * ``openalex:W1|W2`` — the recorded works with those ids;
         * ``cites:W1`` — the recorded works whose ``referenced_works`` hold W1 (``sort`` by
-          ``cited_by_count:desc`` honoured).
+          ``cited_by_count:desc`` honoured);
+
+        ``per-page``, ``page`` (from 1) and ``select`` (root fields) as OpenAlex reads them.
 
         The envelope's ``meta`` keys are those of the recorded list response
         (``openalex/list-title-search-copper-oxide.json``).
@@ -252,11 +263,15 @@ class MockUpstreams:
             return Canned(400, json.dumps({"error": f"filter {kind!r} not modelled"}).encode())
         scored.sort(key=lambda item: (*item[0], item[1].get("id") or ""))
         per_page = int(params.get("per-page") or 25)
-        results = [data for _, data in scored[:per_page]]
+        page = int(params.get("page") or 1)  # OpenAlex pages from 1
+        results = [data for _, data in scored[(page - 1) * per_page : page * per_page]]
+        if params.get("select"):  # root fields only, as OpenAlex's select does
+            keep = params["select"].split(",")
+            results = [{k: data[k] for k in keep if k in data} for data in results]
         meta = {
             "count": len(scored),
             "db_response_time_ms": 1,
-            "page": 1,
+            "page": page,
             "per_page": per_page,
             "groups_count": None,
         }
@@ -288,6 +303,8 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
         "LITBOT_UNPAYWALL_URL": BASES["unpaywall"],
         "LITBOT_S2_URL": BASES["s2"],
         "LITBOT_DATACITE_URL": BASES["datacite"],
+        "LITBOT_ARXIV_URL": BASES["arxiv"],
+        "LITBOT_NCBI_URL": BASES["ncbi"],
         "LITBOT_DB": str(tmp_path / "litbot.sqlite3"),
         "LITBOT_CONTACT_EMAIL": "lab@example.org",
         **overrides,

@@ -22,6 +22,8 @@ RATE_LIMITS: dict[str, tuple[float, int, int]] = {
     "unpaywall": (10.0, 10, 5),  # 100,000 calls/day suggested
     "s2": (1.0, 1, 1),  # keys start at 1 request/second
     "datacite": (3.0, 3, 3),  # ~1,000 requests / 5 min for identified clients
+    "arxiv": (1 / 3, 1, 1),  # terms of use: one request every 3 seconds, one connection
+    "ncbi": (3.0, 3, 3),  # E-utilities etiquette without an API key: 3 requests/second
 }
 
 
@@ -32,9 +34,23 @@ class Upstreams:
     unpaywall: Upstream
     s2: Upstream
     datacite: Upstream
+    arxiv: Upstream
+    ncbi: Upstream
 
     def all(self) -> tuple[Upstream, ...]:
-        return (self.openalex, self.crossref, self.unpaywall, self.s2, self.datacite)
+        return (
+            self.openalex,
+            self.crossref,
+            self.unpaywall,
+            self.s2,
+            self.datacite,
+            self.arxiv,
+            self.ncbi,
+        )
+
+    def get(self, name: str) -> Upstream:
+        """The upstream called ``name`` (``"s2"``, ``"arxiv"`` …)."""
+        return getattr(self, name)
 
 
 def build_upstreams(
@@ -76,6 +92,9 @@ def build_upstreams(
         unpaywall=make("unpaywall", settings.unpaywall_url, {"email": email}),
         s2=make("s2", settings.s2_url, None, s2_headers),
         datacite=make("datacite", settings.datacite_url),
+        arxiv=make("arxiv", settings.arxiv_url),
+        # NCBI asks every caller of its tools to name itself and a contact address.
+        ncbi=make("ncbi", settings.ncbi_url, {"tool": "litbot", "email": email}),
     )
 
 

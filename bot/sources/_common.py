@@ -8,12 +8,16 @@ from urllib.parse import quote
 
 from bot.models import Author, Version
 from bot.names import split_name
+from bot.placeholders import is_placeholder
+from bot.richtext import RichText
 from bot.text import clean_text
 
 _ORCID = re.compile(r"(\d{4}-\d{4}-\d{4}-\d{3}[\dX])", re.IGNORECASE)
 _DOI_URL = re.compile(r"^(?:https?://)?(?:dx\.)?doi\.org/", re.IGNORECASE)
 _TRAILING_ID = re.compile(r"\s*\(\d+\)$")
 _PMCID = re.compile(r"(PMC\d+)", re.IGNORECASE)
+# OpenAlex writes PMCIDs as ".../pmc/articles/4234579", without "PMC" (recorded, pnas-2014).
+_PMC_ARTICLE_DIGITS = re.compile(r"/pmc/articles/(\d+)/?$", re.IGNORECASE)
 
 VERSIONS = {
     "publishedversion": Version.PUBLISHED,
@@ -42,6 +46,8 @@ def orcid(value: Any) -> str | None:
 def pmcid(value: Any) -> str | None:
     if isinstance(value, str) and (m := _PMCID.search(value)):
         return m.group(1).upper()
+    if isinstance(value, str) and (m := _PMC_ARTICLE_DIGITS.search(value.strip())):
+        return f"PMC{m.group(1)}"
     return None
 
 
@@ -67,11 +73,50 @@ def as_int(value: Any) -> int | None:
     return None
 
 
-def as_str(value: Any) -> str | None:
-    """A scalar as a cleaned one-line string (``"  46-51\\n "`` → ``"46-51"``)."""
-    if value is None or isinstance(value, (dict, list)):
+def count(value: Any, *, zero_is_unknown: bool = False) -> int | None:
+    """A citation or reference count; ``None`` (unknown) rather than a number nobody counted.
+
+    ``zero_is_unknown`` is for sources that report 0 for "not counted": DataCite counts
+    citations only for the few records whose citing works deposit links to it, and answers 0
+    for all others (every recorded arXiv, Zenodo and Dataverse record). A positive count from
+    such a source is a real (lower-bound) count and is kept.
+    """
+    n = as_int(value)
+    if n is None or n < 0 or (n == 0 and zero_is_unknown):
         return None
-    return clean_text(str(value))
+    return n
+
+
+# -- placeholders --------------------------------------------------------------------------
+# What counts as a placeholder ("null", "n/a", "-", "[s.n.]"…) is decided in bot/placeholders.py,
+# a pure module the exports and the card use too; every source reads strings through as_str.
+
+
+def as_str(value: Any, kind: str = "text") -> str | None:
+    """A scalar as a cleaned one-line string (``"  46-51\\n "`` → ``"46-51"``), or ``None``.
+
+    Every scalar string field a source reads goes through here, so a placeholder ("null",
+    "n/a", "-", "[s.n.]"…, see ``is_placeholder``) never becomes a value. ``kind`` selects the
+    placeholder rules: ``"name"`` for name parts, ``"language"`` for language codes.
+    """
+    if value is None or isinstance(value, (dict, list, bool)):
+        return None
+    text = clean_text(str(value))
+    return None if not text or is_placeholder(text, kind) else text
+
+
+def page_range(first_page: Any, last_page: Any) -> str | None:
+    """``("181", "186")`` → ``"181-186"``; a placeholder page is no page."""
+    first_, last = as_str(first_page), as_str(last_page)
+    if first_ and last and last != first_:
+        return f"{first_}-{last}"
+    return first_
+
+
+def strings(value: Any, limit: int = 20) -> tuple[str, ...] | None:
+    """A JSON array of scalar strings (ISSN, ISBN) without placeholders; ``None`` when empty."""
+    out = tuple(s for s in (as_str(v) for v in items(value, limit)) if s)
+    return out or None
 
 
 # ATLAS and CMS papers list ~3,000 authors; beyond this a list is an attack or an error, and
@@ -91,12 +136,16 @@ def first(value: Any) -> Any:
     return value
 
 
+def _name_part(value: Any) -> str | None:
+    return as_str(value, "name") if isinstance(value, str) else None
+
+
 def author_from_display(name: Any, orcid_value: Any = None) -> Author | None:
     """An author known only by a display string (OpenAlex, Semantic Scholar, Unpaywall)."""
-    display = clean_text(name) if isinstance(name, str) else None
+    display = _name_part(name)
     if display:
         # Figshare-style records append a person id: "Mihai G Netea (15649)".
-        display = _TRAILING_ID.sub("", display) or display
+        display = _name_part(_TRAILING_ID.sub("", display))
     if not display:
         return None
     given, family = split_name(display)
@@ -106,26 +155,88 @@ def author_from_display(name: Any, orcid_value: Any = None) -> Author | None:
 def author_from_parts(
     given: Any, family: Any, literal: Any = None, orcid_value: Any = None, suffix: Any = None
 ) -> Author | None:
-    """An author with given/family parts (Crossref, DataCite); organisations as literal names."""
-    g = clean_text(given) if isinstance(given, str) else None
-    f = clean_text(family) if isinstance(family, str) else None
-    if f and suffix and isinstance(suffix, str):
-        g = f"{g}, {clean_text(suffix)}" if g else g
+    """An author with given/family parts (Crossref, DataCite); organisations as literal names.
+
+    A placeholder part ("-", "null", "Unknown") is no part: ``{"given": "Sumaryadi",
+    "family": "-"}`` (10.21831/imaji.v4i1.6702) is the single name "Sumaryadi".
+    """
+    g, f, sfx = _name_part(given), _name_part(family), _name_part(suffix)
+    if f and sfx:
+        g = f"{g}, {sfx}" if g else g
     if not f and not g:
-        lit = clean_text(literal) if isinstance(literal, str) else None
+        lit = _name_part(literal)
         return Author(name=lit, orcid=orcid(orcid_value)) if lit else None
     if not f:  # a single name deposited as "given" only
         return Author(name=g or "", family=g, given=None, orcid=orcid(orcid_value))
     return Author(name=f"{g} {f}" if g else f, family=f, given=g, orcid=orcid(orcid_value))
 
 
+# -- publication dates ---------------------------------------------------------------------
+# Years outside this range are placeholders or typing errors (Crossref ``[[0]]``, ``[[9999]]``).
+MIN_YEAR, MAX_YEAR = 1000, 2999
+_ISO_DATE = re.compile(r"^\s*(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?(?![\d])")
+
+
+def year(value: Any) -> int | None:
+    """A plausible publication year, or ``None``."""
+    n = as_int(value)
+    return n if n is not None and MIN_YEAR <= n <= MAX_YEAR else None
+
+
+def _iso(parts: list[int]) -> tuple[int | None, str | None]:
+    """``[2015, 6]`` → ``(2015, "2015-06")``; a month or day out of range ends the date."""
+    if not parts or year(parts[0]) is None:
+        return None, None
+    iso = f"{parts[0]:04d}"
+    for part, top in zip(parts[1:3], (12, 31), strict=False):
+        if not 1 <= part <= top:
+            break
+        iso += f"-{part:02d}"
+    return parts[0], iso
+
+
 def date_parts(value: Any) -> tuple[int | None, str | None]:
-    """Crossref ``{"date-parts": [[2015, 6]]}`` → ``(2015, "2015-06")``."""
+    """Crossref ``{"date-parts": [[2015, 6]]}`` → ``(2015, "2015-06")``.
+
+    ``[[null]]`` (an empty ``issued``) is no date; parts after a missing one are dropped
+    (``[[2003, null, 5]]`` is 2003, not 2003-05).
+    """
     try:
-        parts = [p for p in value["date-parts"][0] if p is not None]
+        raw = value["date-parts"][0]
     except (KeyError, IndexError, TypeError):
         return None, None
-    if not parts or not isinstance(parts[0], int):
+    parts: list[int] = []
+    for part in raw if isinstance(raw, list) else ():
+        n = as_int(part)
+        if n is None:
+            break
+        parts.append(n)
+    return _iso(parts)
+
+
+def iso_date(value: Any) -> tuple[int | None, str | None]:
+    """``"2019-02-07T09:22:51Z"`` → ``(2019, "2019-02-07")``; ``"2019"`` → ``(2019, "2019")``.
+
+    DataCite ranges (``"2011-02-01/2011-03-01"``) give their start; anything else is no date.
+    """
+    if not isinstance(value, str) or not (m := _ISO_DATE.match(value)):
         return None, None
-    iso = f"{parts[0]:04d}" + "".join(f"-{int(p):02d}" for p in parts[1:3])
-    return parts[0], iso
+    return _iso([int(g) for g in m.groups() if g is not None])
+
+
+def publication_date(year_value: Any, date_value: Any) -> tuple[int | None, str | None]:
+    """A source's year and ISO date as one consistent pair.
+
+    The date is kept only when its year is the stated year (or no year is stated); otherwise
+    the stated year stands alone, so year and date never disagree.
+    """
+    stated = year(year_value)
+    from_date, iso = iso_date(date_value)
+    if iso and (stated is None or stated == from_date):
+        return from_date, iso
+    return stated, None
+
+
+def markup(**fields: RichText | None) -> dict[str, str]:
+    """The stored rich text of the styled fields among ``fields`` (``SourceRecord.markup``)."""
+    return {name: rich.to_markup() for name, rich in fields.items() if rich and rich.styled}

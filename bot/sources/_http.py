@@ -1,7 +1,8 @@
 """The one way litbot talks HTTP to an upstream: the bounded reader every upstream byte passes.
 
 Every source module builds an ``Upstream`` around the shared ``httpx.AsyncClient`` (created
-once in the composition root) and calls ``get_json``/``get_text``. Each request is bounded:
+once in the composition root) and calls ``get_json``/``get_text``/``get_bytes``. Each
+request is bounded:
 
 * **time**: one deadline per attempt covers connecting, the headers and every read of the body
   (httpx's own timeouts are per read, so a server trickling one byte a second would never trip
@@ -385,6 +386,12 @@ class Upstream:
         return value
 
     async def get_text(self, path: str, params: Mapping[str, str] | None = None) -> str | None:
-        """GET ``path`` as text (the arXiv Atom feed); ``None`` on 404."""
+        """GET ``path`` as text; ``None`` on 404."""
         answer = await self._request(path, params)
         return None if answer is None else _decode_text(answer[1], answer[0])
+
+    async def get_bytes(self, path: str, params: Mapping[str, str] | None = None) -> bytes | None:
+        """GET ``path`` as raw bytes (XML, whose parser reads the declared encoding itself);
+        ``None`` on 404. The same deadline, size cap and redirect rules as ``get_json``."""
+        answer = await self._request(path, params)
+        return None if answer is None else answer[1]

@@ -10,9 +10,10 @@ from typing import Any
 
 from bot.licences import normalise_licence
 from bot.models import LicenceStatement, SourceRecord
+from bot.richtext import RichText
 from bot.sources import _common as c
 from bot.sources._http import Upstream
-from bot.text import clean_abstract, clean_text
+from bot.text import rich_abstract, rich_title
 
 NAME = "crossref"
 
@@ -41,17 +42,26 @@ TYPES = {
     "journal": "other",
     "other": "other",
 }
+# Where the year comes from, in order. ``issued`` is Crossref's publication date (the earlier of
+# print and online); ``published`` is the same date under its newer name; without either, the
+# earlier of ``published-print`` and ``published-online`` is what ``issued`` would have been
+# (print on a tie: the date volume, issue and pages belong to). ``created``, ``deposited`` and
+# ``indexed`` are when Crossref got the record, not when the work appeared: 10.1007/978-3-531-
+# 91346-9_6 has ``issued: [[null]]`` and ``created`` 2009, ``deposited`` 2023, and showing either
+# as its year would be wrong, so without a publication date there is no year.
+DATE_FIELDS = ("issued", "published")
+ISSUE_DATE_FIELDS = ("published-print", "published-online")
 # update types that mean the work must not be relied on.
 RETRACTION_TYPES = frozenset({"retraction", "withdrawal", "removal"})
 
 
-def _title(message: dict[str, Any]) -> str | None:
-    title = clean_text(c.first(message.get("title")))
-    subtitle = clean_text(c.first(message.get("subtitle")))
-    if title and subtitle and subtitle.casefold() not in title.casefold():
-        sep = " " if title.endswith((":", "?", "!", ".")) else ": "
-        return f"{title}{sep}{subtitle}"
-    return title or clean_text(c.first(message.get("original-title")))
+def _title(message: dict[str, Any]) -> RichText | None:
+    title = rich_title(c.first(message.get("title")))
+    subtitle = rich_title(c.first(message.get("subtitle")))
+    if title and subtitle and subtitle.plain().casefold() not in title.plain().casefold():
+        sep = " " if title.plain().endswith((":", "?", "!", ".")) else ": "
+        return RichText.join([title, subtitle], sep)
+    return title or rich_title(c.first(message.get("original-title")))
 
 
 def _licences(message: dict[str, Any]) -> tuple[LicenceStatement, ...]:
@@ -69,6 +79,20 @@ def _licences(message: dict[str, Any]) -> tuple[LicenceStatement, ...]:
             )
         )
     return tuple(out)
+
+
+def _date(message: dict[str, Any]) -> tuple[int | None, str | None, str | None]:
+    """(year, ISO date, the field that gave them) from publication dates only (``DATE_FIELDS``)."""
+    for key in DATE_FIELDS:
+        year, published = c.date_parts(message.get(key))
+        if year:
+            return year, published, key
+    dated = [(c.date_parts(message.get(key)), key) for key in ISSUE_DATE_FIELDS]
+    dated = [(iso, year, key) for (year, iso), key in dated if year and iso]
+    if dated:
+        iso, year, key = min(dated, key=lambda d: d[0])  # stable: print first on a tie
+        return year, iso, key
+    return None, None, None
 
 
 def _retraction(message: dict[str, Any]) -> tuple[bool | None, str | None]:
@@ -98,11 +122,7 @@ def parse_work(data: dict[str, Any]) -> SourceRecord:
         if author:
             authors.append(author)
 
-    year, published = None, None
-    for key in ("issued", "published", "published-print", "published-online", "created"):
-        year, published = c.date_parts(message.get(key) or {})
-        if year:
-            break
+    year, published, date_field = _date(message)
 
     cr_type = str(message.get("type") or "").lower()
     work_type = TYPES.get(cr_type)
@@ -114,9 +134,9 @@ def parse_work(data: dict[str, Any]) -> SourceRecord:
     ):
         work_type = "retraction"
 
-    venue = clean_text(c.first(message.get("container-title")))
+    venue = c.as_str(c.first(message.get("container-title")))
     if not venue and cr_type == "posted-content":
-        venue = clean_text(
+        venue = c.as_str(
             c.first(
                 [i.get("name") for i in message.get("institution") or () if isinstance(i, dict)]
             )
@@ -125,29 +145,35 @@ def parse_work(data: dict[str, Any]) -> SourceRecord:
     pages = c.as_str(message.get("page")) or c.as_str(message.get("article-number"))
     resource = message.get("resource") if isinstance(message.get("resource"), dict) else {}
     primary = resource.get("primary") if isinstance(resource.get("primary"), dict) else {}
+    title = _title(message)
+    abstract = rich_abstract(message.get("abstract"))
     return SourceRecord(
         source=NAME,
         doi=c.bare_doi(message.get("DOI")),
-        title=_title(message),
+        title=title.linear() if title else None,
         authors=tuple(authors),
         year=year,
         published=published,
+        date_field=date_field,
         venue=venue,
         type=work_type,
         volume=c.as_str(message.get("volume")),
         issue=c.as_str(message.get("issue")),
         pages=pages.replace("–", "-") if pages else None,
         publisher=c.as_str(message.get("publisher")),
-        issn=tuple(message.get("ISSN") or ()) or None,
-        isbn=tuple(message.get("ISBN") or ()) or None,
-        language=c.as_str(message.get("language")),
+        issn=c.strings(message.get("ISSN")),
+        isbn=c.strings(message.get("ISBN")),
+        language=c.as_str(message.get("language"), "language"),
         url=primary.get("URL") or None,
-        cited_by_count=c.as_int(message.get("is-referenced-by-count")),
-        abstract=clean_abstract(message.get("abstract")),
+        # Crossref counts citations among the reference lists its members deposit: 0 is a count.
+        cited_by_count=c.count(message.get("is-referenced-by-count")),
+        abstract=abstract.linear() if abstract else None,
+        markup=c.markup(title=title, abstract=abstract),
         retracted=retracted,
         retraction_notice=notice,
         licences=_licences(message),
-        references_count=c.as_int(message.get("references-count")),
+        # The references the publisher deposited: 0 means none were deposited, not none cited.
+        references_count=c.count(message.get("references-count"), zero_is_unknown=True),
     )
 
 

@@ -11,7 +11,7 @@ from bot.licences import normalise_licence
 from bot.models import LicenceStatement, Location, SourceRecord
 from bot.sources import _common as c
 from bot.sources._http import Upstream
-from bot.text import clean_abstract, clean_text
+from bot.text import rich_abstract, rich_title
 
 NAME = "datacite"
 # Prefixes registered with DataCite that litbot sees often; other DOIs go to DataCite only
@@ -33,6 +33,36 @@ TYPES = {
     "peerreview": "peer-review",
     "text": "other",
 }
+
+
+# Publication dates, most trusted first: ``Issued`` ("formal issuance, e.g. publication") and
+# ``Available`` ("made publicly available"). Never ``Created`` (figshare 1449060: created 2015,
+# issued 2020), ``Registered``/``Updated`` or the record's own ``created``/``registered``.
+PUBLICATION_DATE_TYPES = ("Issued", "Available")
+
+
+def _date(attrs: dict[str, Any]) -> tuple[int | None, str | None, str | None]:
+    """(year, ISO date, field) from ``publicationYear`` and the Issued/Available dates.
+
+    ``publicationYear`` is mandatory in DataCite and decides the year; an Issued or Available
+    date in that year adds precision (arXiv: Issued "2019", Available "2019-02"), the more
+    precise one winning and Issued on a tie. A date in another year is not used.
+    """
+    stated = c.year(attrs.get("publicationYear"))
+    dates = [d for d in c.items(attrs.get("dates"), 100) if isinstance(d, dict)]
+    found = []
+    for kind in PUBLICATION_DATE_TYPES:
+        for item in dates:
+            if str(item.get("dateType") or "") == kind:
+                year, iso = c.iso_date(item.get("date"))
+                if iso and (stated is None or year == stated):
+                    found.append((iso, year, f"dates.{kind}"))
+    if found:
+        iso, year, key = max(found, key=lambda f: len(f[0]))  # first of the most precise
+        return year, iso, key
+    if stated:
+        return stated, str(stated), "publicationYear"
+    return None, None, None
 
 
 def parse_doi(data: dict[str, Any]) -> SourceRecord:
@@ -84,6 +114,7 @@ def parse_doi(data: dict[str, Any]) -> SourceRecord:
     publisher = attrs.get("publisher")
     if isinstance(publisher, dict):
         publisher = publisher.get("name")
+    publisher = c.as_str(publisher)
     container = attrs.get("container") if isinstance(attrs.get("container"), dict) else {}
     types = attrs.get("types") if isinstance(attrs.get("types"), dict) else {}
     ids = [i for i in attrs.get("identifiers") or () if isinstance(i, dict)]
@@ -99,26 +130,34 @@ def parse_doi(data: dict[str, Any]) -> SourceRecord:
                 landing_page_url=url,
                 licence=licence,
                 host_type="repository",
-                host_name=c.as_str(publisher),
+                host_name=publisher,
             ),
         )
-    year = c.as_int(attrs.get("publicationYear"))
+    year, published, date_field = _date(attrs)
+    title = rich_title(main.get("title"))
+    abstract_rich = rich_abstract(abstract)
     return SourceRecord(
         source=NAME,
         doi=c.bare_doi(attrs.get("doi")),
-        title=clean_text(main.get("title")),
+        title=title.linear() if title else None,
         authors=tuple(authors),
         year=year,
-        published=str(year) if year else None,
+        published=published,
+        date_field=date_field,
         venue=c.as_str(container.get("title")),
         type=TYPES.get(str(types.get("resourceTypeGeneral") or "").lower()),
         volume=c.as_str(container.get("volume")),
         issue=c.as_str(container.get("issue")),
-        publisher=c.as_str(publisher),
-        language=c.as_str(attrs.get("language")),
+        pages=c.page_range(container.get("firstPage"), container.get("lastPage")),
+        publisher=publisher,
+        language=c.as_str(attrs.get("language"), "language"),
         url=url,
-        cited_by_count=c.as_int(attrs.get("citationCount")),
-        abstract=clean_abstract(abstract),
+        # DataCite counts citations only where citing works link to the DOI and answers 0 for
+        # every other record (all recorded arXiv, Zenodo, Dataverse, KNB records): 0 is unknown.
+        cited_by_count=c.count(attrs.get("citationCount"), zero_is_unknown=True),
+        references_count=c.count(attrs.get("referenceCount"), zero_is_unknown=True),
+        abstract=abstract_rich.linear() if abstract_rich else None,
+        markup=c.markup(title=title, abstract=abstract_rich),
         licences=licences,
         locations=locations,
         arxiv=c.as_str(arxiv),

@@ -7,12 +7,13 @@ more than a token allowance; ``mailto`` is still sent for identification.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from bot.models import Location, SourceRecord
 from bot.sources import _common as c
 from bot.sources._http import Upstream
-from bot.text import clean_abstract, clean_text, rebuild_inverted_index
+from bot.text import clean_abstract, rebuild_inverted_index, rich_title
 
 NAME = "openalex"
 
@@ -40,6 +41,15 @@ TYPES = {
 }
 # Source types that are the publisher's own venue (vs. a repository or an aggregator).
 PUBLISHER_SOURCE_TYPES = frozenset({"journal", "conference", "book series", "ebook platform"})
+# Lists: OpenAlex documents at most 50 values OR-ed in one filter (its servers now take 100),
+# and pages a list only while page × per-page ≤ 10,000.
+MAX_OR_VALUES = 50
+MAX_LISTED_IDS = 10_000
+# The root fields a list entry needs (``select`` keeps batches small; root fields only).
+ENTRY_FIELDS = (
+    "id,doi,ids,title,display_name,publication_year,type,authorships,primary_location,"
+    "cited_by_count"
+)
 
 
 def _location(data: Any) -> Location | None:
@@ -85,37 +95,39 @@ def parse_work(data: dict[str, Any]) -> SourceRecord:
     for authorship in c.items(data.get("authorships")):
         person = authorship.get("author") or {}
         author = c.author_from_display(
-            person.get("display_name") or authorship.get("raw_author_name"), person.get("orcid")
-        )
+            person.get("display_name"), person.get("orcid")
+        ) or c.author_from_display(authorship.get("raw_author_name"), person.get("orcid"))
         if author:
             authors.append(author)
-
-    first_page, last_page = c.as_str(biblio.get("first_page")), c.as_str(biblio.get("last_page"))
-    pages = first_page
-    if first_page and last_page and last_page != first_page:
-        pages = f"{first_page}-{last_page}"
 
     locations = tuple(
         loc for loc in (_location(item) for item in data.get("locations") or ()) if loc
     )
     venue = c.as_str(source.get("display_name"))
+    # publication_year is derived from publication_date; a work without either has no year
+    # (OpenAlex's created_date and updated_date are about its record, not the work).
+    year, published = c.publication_date(data.get("publication_year"), data.get("publication_date"))
+    title = rich_title(data.get("title") or data.get("display_name"))
     return SourceRecord(
         source=NAME,
         doi=c.bare_doi(data.get("doi") or ids.get("doi")),
-        title=clean_text(data.get("title") or data.get("display_name")),
+        title=title.linear() if title else None,
+        markup=c.markup(title=title),
         authors=tuple(authors),
-        year=c.as_int(data.get("publication_year")),
-        published=c.as_str(data.get("publication_date")),
+        year=year,
+        published=published,
+        date_field="publication_date" if published else "publication_year" if year else None,
         venue=venue,
         type=TYPES.get(str(data.get("type") or "").lower()),
         volume=c.as_str(biblio.get("volume")),
         issue=c.as_str(biblio.get("issue")),
-        pages=pages,
+        pages=c.page_range(biblio.get("first_page"), biblio.get("last_page")),
         publisher=c.as_str(source.get("host_organization_name")),
-        issn=tuple(source.get("issn") or ()) or None,
-        language=c.as_str(data.get("language")),
+        issn=c.strings(source.get("issn")),
+        language=c.as_str(data.get("language"), "language"),
         url=primary.get("landing_page_url") or None,
-        cited_by_count=c.as_int(data.get("cited_by_count")),
+        # OpenAlex counts the citations in its own graph: 0 is a count.
+        cited_by_count=c.count(data.get("cited_by_count")),
         abstract=clean_abstract(rebuild_inverted_index(data.get("abstract_inverted_index"))),
         retracted=data.get("is_retracted") if isinstance(data.get("is_retracted"), bool) else None,
         oa_status=c.as_str(oa.get("oa_status")),
@@ -124,14 +136,15 @@ def parse_work(data: dict[str, Any]) -> SourceRecord:
         openalex_id=c.as_str(str(data.get("id") or "").rsplit("/", 1)[-1]) or None,
         pmid=c.pmid(ids.get("pmid")),
         pmcid=c.pmcid(ids.get("pmcid")),
-        references_count=c.as_int(data.get("referenced_works_count")),
+        references_count=c.count(data.get("referenced_works_count")),
         referenced=_ids(data.get("referenced_works")),
         related=_ids(data.get("related_works")),
     )
 
 
-def _ids(values: Any, limit: int = 50) -> tuple[str, ...]:
-    """``["https://openalex.org/W123", …]`` → ``("W123", …)``."""
+def _ids(values: Any, limit: int = MAX_LISTED_IDS) -> tuple[str, ...]:
+    """``["https://openalex.org/W123", …]`` → ``("W123", …)``, all of them (a neighbourhood
+    pages through the whole list), up to a bound no real record reaches."""
     out = []
     for value in values if isinstance(values, list) else ():
         ident = str(value).rsplit("/", 1)[-1]
@@ -168,19 +181,52 @@ async def fetch_work(up: Upstream, key: str) -> SourceRecord | None:
 
 
 async def list_works(
-    up: Upstream, filter_: str, *, per_page: int = 10, sort: str | None = None
+    up: Upstream,
+    filter_: str,
+    *,
+    per_page: int = 10,
+    page: int = 1,
+    sort: str | None = None,
+    select: str | None = None,
 ) -> tuple[list[SourceRecord], int | None]:
-    """``/works?filter=…`` → records in the order given, and the total count OpenAlex reports."""
+    """``/works?filter=…`` → one page of records in the order given, and the total count
+    OpenAlex reports for the whole list (``meta.count``).
+
+    A list answers 200 even when nothing matches, so a 404 here is a failure, not "none".
+    """
     params = {"filter": filter_, "per-page": str(per_page)}
+    if page > 1:
+        params["page"] = str(page)
     if sort:
         params["sort"] = sort
+    if select:
+        params["select"] = select
     data = await up.get_json("/works", params)
-    if data is None:
-        return [], None
     if not isinstance(data, dict) or not isinstance(data.get("results"), list):
         raise up.unexpected("/works")
     meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
     return _parse_list(up, data), c.as_int(meta.get("count"))
+
+
+async def works_by_ids(
+    up: Upstream, ids: Sequence[str], *, select: str | None = ENTRY_FIELDS
+) -> dict[str, SourceRecord]:
+    """The works with these OpenAlex ids (``W…``), keyed by id: one request per 50 ids
+    (``filter=openalex:W1|W2|…``, OpenAlex's documented alias of ``ids.openalex``).
+
+    Ids OpenAlex has no record for (merged, deleted) are simply absent from the answer.
+    """
+    wanted = list(dict.fromkeys(i for i in ids if i[:1] == "W" and i[1:].isdigit()))
+    found: dict[str, SourceRecord] = {}
+    for start in range(0, len(wanted), MAX_OR_VALUES):
+        chunk = wanted[start : start + MAX_OR_VALUES]
+        records, _ = await list_works(
+            up, "openalex:" + "|".join(chunk), per_page=len(chunk), select=select
+        )
+        for record in records:
+            if record.openalex_id in chunk:
+                found[record.openalex_id] = record
+    return found
 
 
 async def search_title(up: Upstream, title: str, *, limit: int = 5) -> list[SourceRecord]:

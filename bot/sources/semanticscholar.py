@@ -13,7 +13,7 @@ from bot.licences import normalise_licence
 from bot.models import Location, SourceRecord
 from bot.sources import _common as c
 from bot.sources._http import SourceError, Upstream
-from bot.text import clean_abstract, clean_text
+from bot.text import clean_text, rich_abstract, rich_title
 
 NAME = "s2"
 FIELDS = (
@@ -69,20 +69,26 @@ def parse_paper(data: dict[str, Any]) -> SourceRecord:
         "review" if "review" in types else next((TYPES[t] for t in types if t in TYPES), None)
     )
     status = str(pdf.get("status") or "").lower() or None
+    year, published = c.publication_date(data.get("year"), data.get("publicationDate"))
+    title = rich_title(data.get("title"))
+    abstract = rich_abstract(data.get("abstract"))
     return SourceRecord(
         source=NAME,
         doi=c.bare_doi(ext.get("DOI")),
-        title=clean_text(data.get("title")),
+        title=title.linear() if title else None,
         authors=authors or None,
-        year=c.as_int(data.get("year")),
-        published=c.as_str(data.get("publicationDate")),
+        year=year,
+        published=published,
+        date_field="publicationDate" if published else "year" if year else None,
         venue=c.as_str(journal.get("name")) or c.as_str(data.get("venue")),
         type=work_type,
         volume=c.as_str(journal.get("volume")),
         pages=_pages(journal.get("pages")),
         url=data.get("url") or None,
-        cited_by_count=c.as_int(data.get("citationCount")),
-        abstract=clean_abstract(data.get("abstract")),
+        # S2 counts the citations in its own graph: 0 is a count.
+        cited_by_count=c.count(data.get("citationCount")),
+        abstract=abstract.linear() if abstract else None,
+        markup=c.markup(title=title, abstract=abstract),
         tldr=clean_text(tldr.get("text")),
         oa_status=status,
         locations=locations,

@@ -13,7 +13,7 @@ from bot.licences import normalise_licence
 from bot.models import Location, SourceRecord
 from bot.sources import _common as c
 from bot.sources._http import Upstream
-from bot.text import clean_text
+from bot.text import rich_title
 
 NAME = "unpaywall"
 
@@ -63,19 +63,21 @@ def parse_work(data: dict[str, Any]) -> SourceRecord:
     from bot.sources.crossref import TYPES  # Unpaywall's genre is Crossref's type
 
     issns = data.get("journal_issns")
+    year, published = c.publication_date(data.get("year"), data.get("published_date"))
+    title = rich_title(data.get("title"))
     return SourceRecord(
         source=NAME,
         doi=c.bare_doi(data.get("doi")),
-        title=clean_text(data.get("title")),
+        title=title.linear() if title else None,
+        markup=c.markup(title=title),
         authors=_authors(data.get("z_authors")) or None,
-        year=c.as_int(data.get("year")),
-        published=c.as_str(data.get("published_date")),
+        year=year,
+        published=published,
+        date_field="published_date" if published else "year" if year else None,
         venue=c.as_str(data.get("journal_name")),
         type=TYPES.get(str(data.get("genre") or "").lower()),
         publisher=c.as_str(data.get("publisher")),
-        issn=tuple(s.strip() for s in issns.split(",") if s.strip())
-        if isinstance(issns, str)
-        else None,
+        issn=c.strings(issns.split(",")) if isinstance(issns, str) else None,
         oa_status=c.as_str(data.get("oa_status")),
         locations=tuple(
             loc for loc in (_location(item) for item in data.get("oa_locations") or ()) if loc

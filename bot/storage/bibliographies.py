@@ -4,7 +4,9 @@ Every method takes the ``Owner`` it acts for — a server (``guild``) or a perso
 and every statement filters on it, so a bibliography id from an old button or a guessed name
 cannot reach another server's or another person's entries. Each method is one transaction.
 Entries keep a JSON snapshot of the work as it was added, so listing and exporting need
-neither the network nor the cache.
+neither the network nor the cache, and the BibTeX key they are exported under (``cite_key``):
+the one an imported file gave them, or one made when they were added, unique within their
+bibliography and never changed afterwards, so a manuscript that cites it keeps working.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Literal
 
 import aiosqlite
 
+from bot.exports import key_base, unique_key, user_key
 from bot.models import Work
 from bot.names import fold
 from bot.storage.database import Database
@@ -68,6 +71,7 @@ class Entry:
     tags: tuple[str, ...]
     added_by: int
     added_at: str
+    cite_key: str | None = None  # None: added before keys were stored, and never exported
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +79,7 @@ class NewEntry:
     work: Work
     note: str | None = None
     tags: tuple[str, ...] | None = None  # None: keep the tags an existing entry has
+    cite_key: str | None = None  # the key the user chose (an imported .bib's); None: make one
 
 
 def _now() -> str:
@@ -215,6 +220,7 @@ class BibliographyStore:
 
     _ENTRY = (
         "SELECT e.id, e.bibliography_id, e.work_key, e.work, e.note, e.added_by, e.added_at, "
+        "e.cite_key, "
         "(SELECT group_concat(tag, ' ') FROM (SELECT tag FROM entry_tags t "
         "WHERE t.entry_id = e.id ORDER BY tag)) AS tags "
         "FROM entries e JOIN bibliographies b ON b.id = e.bibliography_id "
@@ -232,13 +238,20 @@ class BibliographyStore:
             tuple((row["tags"] or "").split()),
             row["added_by"],
             row["added_at"],
+            row["cite_key"],
         )
 
     async def add_many(
         self, owner: Owner, bibliography_id: int, items: Iterable[NewEntry], *, by: int
     ) -> tuple[list[str], list[str]] | None:
         """Add entries in ONE transaction: all or nothing. Returns (added, updated) work keys;
-        an entry already there gets the new note/tags. ``None`` if not the owner's."""
+        an entry already there gets the new note/tags. ``None`` if not the owner's.
+
+        A new entry gets its BibTeX key here: the one the user chose (``NewEntry.cite_key``),
+        or ``familyYEARword``; taken by another entry, it gets ``a``, ``b``…. An entry already
+        there takes the key the user chose when no other entry has it, and otherwise keeps its
+        own (``cite_keys`` tells which key each entry has).
+        """
         added: list[str] = []
         updated: list[str] = []
         now = _now()
@@ -249,40 +262,55 @@ class BibliographyStore:
             )
             if await cur.fetchone() is None:
                 return None
+            cur = await conn.execute(
+                "SELECT cite_key FROM entries WHERE bibliography_id = ? AND cite_key IS NOT NULL",
+                (bibliography_id,),
+            )
+            taken = {row[0].casefold() for row in await cur.fetchall()}
             for item in items:
                 key = work_key(item.work)
+                chosen = user_key(item.cite_key)
                 cur = await conn.execute(
-                    "SELECT id FROM entries WHERE bibliography_id = ? AND work_key = ?",
+                    "SELECT id, cite_key FROM entries WHERE bibliography_id = ? AND work_key = ?",
                     (bibliography_id, key),
                 )
                 row = await cur.fetchone()
                 if row is None:
                     cur = await conn.execute(
                         "INSERT INTO entries(bibliography_id, work_key, work, title, "
-                        "first_author, year, note, added_by, added_at, updated_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "first_author, year, note, added_by, added_at, updated_at, cite_key) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (
                             bibliography_id,
                             key,
                             json.dumps(item.work.to_dict(), ensure_ascii=False),
-                            item.work.title,
+                            item.work.rich("title").plain(),  # sort key: "CO2", not "CO₂"
                             _first_author(item.work),
                             item.work.year,
                             item.note,
                             by,
                             now,
                             now,
+                            unique_key(chosen or key_base(item.work), taken),
                         ),
                     )
                     entry_id = cur.lastrowid
                     added.append(key)
                 else:
-                    entry_id = row[0]
+                    entry_id, current = row[0], row[1]
                     if item.note is not None:
                         await conn.execute(
                             "UPDATE entries SET note = ?, updated_at = ? WHERE id = ?",
                             (item.note, now, entry_id),
                         )
+                    if chosen and chosen != current:
+                        mine = current.casefold() if current else None
+                        if chosen.casefold() == mine or chosen.casefold() not in taken:
+                            taken.discard(mine or "")
+                            taken.add(chosen.casefold())
+                            await conn.execute(
+                                "UPDATE entries SET cite_key = ? WHERE id = ?", (chosen, entry_id)
+                            )
                     updated.append(key)
                 if item.tags is not None:
                     await conn.execute("DELETE FROM entry_tags WHERE entry_id = ?", (entry_id,))
@@ -291,6 +319,53 @@ class BibliographyStore:
                         [(entry_id, tag) for tag in item.tags],
                     )
         return added, updated
+
+    async def cite_keys(self, owner: Owner, bibliography_id: int) -> dict[str, str | None]:
+        """Each entry's BibTeX key by work key (``None``: not given one yet)."""
+        rows = await self.db.all(
+            "SELECT e.work_key, e.cite_key FROM entries e JOIN bibliographies b "
+            "ON b.id = e.bibliography_id WHERE b.scope = ? AND b.owner_id = ? AND b.id = ?",
+            (owner.scope, owner.id, bibliography_id),
+        )
+        return {row[0]: row[1] for row in rows}
+
+    async def keep_cite_keys(self, owner: Owner, bibliography_id: int, keys: dict[str, str]) -> int:
+        """Store the keys an export gave entries that had none (work key → BibTeX key), so
+        they stay the same in later exports; a key another entry took meanwhile is skipped.
+        Returns how many were stored."""
+        stored = 0
+        async with self.db.transaction() as conn:
+            for key, cite_key in keys.items():
+                cur = await conn.execute(
+                    "UPDATE entries SET cite_key = ? WHERE work_key = ? AND cite_key IS NULL "
+                    "AND bibliography_id = (SELECT id FROM bibliographies "
+                    "WHERE id = ? AND scope = ? AND owner_id = ?) "
+                    "AND NOT EXISTS (SELECT 1 FROM entries o WHERE o.bibliography_id = ? "
+                    "AND o.cite_key = ? COLLATE NOCASE)",
+                    (
+                        cite_key,
+                        key,
+                        bibliography_id,
+                        owner.scope,
+                        owner.id,
+                        bibliography_id,
+                        cite_key,
+                    ),
+                )
+                stored += cur.rowcount
+        return stored
+
+    async def saved_key(self, owner: Owner, key: str, channel_id: int | None = None) -> str | None:
+        """The BibTeX key of the work ``key`` among the owner's bibliographies: in the
+        channel's default bibliography if it is there, else in the one it was saved to first."""
+        row = await self.db.one(
+            "SELECT e.cite_key FROM entries e JOIN bibliographies b ON b.id = e.bibliography_id "
+            "WHERE b.scope = ? AND b.owner_id = ? AND e.work_key = ? AND e.cite_key IS NOT NULL "
+            "ORDER BY b.id IS (SELECT bibliography_id FROM channel_defaults "
+            "WHERE guild_id = ? AND channel_id = ?) DESC, e.added_at, e.id LIMIT 1",
+            (owner.scope, owner.id, key, owner.id if owner.scope == "guild" else None, channel_id),
+        )
+        return row[0] if row else None
 
     async def entry(self, owner: Owner, bibliography_id: int, key: str) -> Entry | None:
         row = await self.db.one(

@@ -107,6 +107,12 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (work_key, kind)
     ) WITHOUT ROWID;
     """,
+    # 5: the BibTeX key each entry is exported under: its imported file's own, or the one made
+    # when it was added; NULL for older entries until an export gives them one
+    """
+    ALTER TABLE entries ADD COLUMN cite_key TEXT;
+    CREATE INDEX entries_by_cite_key ON entries(bibliography_id, cite_key);
+    """,
 )
 
 

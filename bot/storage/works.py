@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from bot.models import Work
+from bot.models import WORK_SCHEMA, Work
 from bot.storage.database import Database
 from bot.storage.lru import LRU
 
@@ -53,9 +53,12 @@ class WorkCache:
         )
         if row is None:
             return None
-        work = Work.from_dict(json.loads(row["data"]))
-        self._remember(alias, work, row["expires_at"])
-        return CachedWork(work, fresh=row["expires_at"] > self.clock())
+        data = json.loads(row["data"])
+        work = Work.from_dict(data)
+        # A work cached by an older version is refetched (and kept only as a stale fallback).
+        expires_at = row["expires_at"] if data.get("schema") == WORK_SCHEMA else 0.0
+        self._remember(alias, work, expires_at)
+        return CachedWork(work, fresh=expires_at > self.clock())
 
     async def put(self, work: Work, aliases: Iterable[str], *, ttl_seconds: float) -> None:
         """Store ``work`` (replacing any older copy) under its key and every alias, atomically."""

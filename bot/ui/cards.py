@@ -8,6 +8,7 @@ policy (``safe_url``, ``doi_url``, ``link``); the embed is built within Discord'
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import quote
 
 import discord
 
@@ -15,6 +16,7 @@ from bot.licences import licence_label
 from bot.markdown import doi_address, doi_url, escape, link, safe_url, url_text
 from bot.merge import SOURCE_LABELS
 from bot.models import WORK_TYPES, Author, Work
+from bot.placeholders import without_placeholders
 from bot.text import plural, truncate
 
 TITLE_LIMIT = 256
@@ -47,6 +49,8 @@ def author_line(authors: tuple[Author, ...], limit: int = AUTHORS_SHOWN) -> str:
 
 
 def venue_line(work: Work) -> str:
+    """ "Journal 12(3): 46-51 · 2015 · Journal article"; an issue without a volume is "no. 18"."""
+    work = without_placeholders(work)  # a stored "null" volume is no volume
     parts = []
     if work.venue:
         venue = work.venue
@@ -54,6 +58,8 @@ def venue_line(work: Work) -> str:
             venue += f" {work.volume}"
             if work.issue:
                 venue += f"({work.issue})"
+        elif work.issue:
+            venue += f", no. {work.issue}"
         if work.pages:
             venue += f": {work.pages}"
         parts.append(venue)
@@ -64,8 +70,55 @@ def venue_line(work: Work) -> str:
     return " · ".join(parts)
 
 
+PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/{}/"
+PMC_URL = "https://pmc.ncbi.nlm.nih.gov/articles/{}/"
+ARXIV_URL = "https://arxiv.org/abs/{}"
+
+
+def identifier_links(work: Work) -> list[tuple[str, str]]:
+    """(label, address) of the PubMed, PMC and arXiv pages of ``work``, for the card (through
+    the URL policy) and the terminal."""
+    out = []
+    if work.pmid:
+        out.append((f"PMID {work.pmid}", PUBMED_URL.format(quote(work.pmid, safe=""))))
+    if work.pmcid:
+        out.append((work.pmcid, PMC_URL.format(quote(work.pmcid, safe=""))))
+    if work.arxiv:
+        version = f"v{work.arxiv_version}" if work.arxiv_version else ""
+        label = f"arXiv:{work.arxiv}{version}"
+        out.append((label, ARXIV_URL.format(quote(work.arxiv, safe="/") + version)))
+    return out
+
+
+def published_as_line(work: Work, *, markdown: bool = False) -> str | None:
+    """A preprint's published version, "Published as doi:10.1103/… (Phys. Rev. D 103 (2021))",
+    or its journal reference alone; plain text, or Discord Markdown with the DOI linked through
+    the URL policy and the rest escaped."""
+    ref = truncate(work.journal_ref, 200) if work.journal_ref else None
+    if ref and markdown:
+        ref = escape(ref)
+    if work.published_doi:
+        label = f"doi:{work.published_doi}"
+        if markdown:
+            label = link(label, doi_url(work.published_doi)) or escape(label)
+        return f"Published as {label}" + (f" ({ref})" if ref else "")
+    return f"Journal reference: {ref}" if ref else None
+
+
 def source_name(source: str | None) -> str:
     return SOURCE_LABELS.get(source or "", source or "unknown source")
+
+
+def retraction_warning(work: Work) -> str | None:
+    """The line shown above a citation of a retracted work (as Zotero warns before citing one),
+    with the retraction notice linked when it is known; ``None`` for other works."""
+    if not work.retracted:
+        return None
+    via = source_name(work.provenance.get("retracted"))
+    notice = work.retraction_notice
+    line = f"⚠️ **This work has been retracted** (via {via}): check before citing it."
+    linked = link("Retraction notice", doi_address(notice)) if notice else None
+    return f"{line} {linked}" if linked else line
 
 
 def access_line(work: Work) -> str:
@@ -115,7 +168,7 @@ def work_embed(
 ) -> discord.Embed:
     """An embed about ``work``: its escaped title (or ``title``), linked to its DOI."""
     return discord.Embed(
-        title=title if title is not None else truncate(escape(work.title), TITLE_LIMIT),
+        title=title if title is not None else work.rich("title").markdown(TITLE_LIMIT),
         url=doi_url(work.doi),
         colour=colour,
     )
@@ -133,6 +186,7 @@ def render_card(work: Work) -> discord.Embed:
         else COLOURS["closed"]
     )
     embed = work_embed(work, colour=colour)
+    work = without_placeholders(work)
 
     head: list[str] = []
     if work.retracted:
@@ -142,6 +196,7 @@ def render_card(work: Work) -> discord.Embed:
         head.append(f"⚠️ **This work has been retracted** (via {via}).{notice}")
     head.append(escape(author_line(work.authors)))
     line = escape(venue_line(work))
+    # None is "not counted" (DataCite's 0, a source that failed): the card says nothing then.
     if work.cited_by_count is not None:
         src = source_name(work.provenance.get("cited_by_count"))
         line = (
@@ -151,6 +206,8 @@ def render_card(work: Work) -> discord.Embed:
         )
     if line:
         head.append(line)
+    if published := published_as_line(work, markdown=True):
+        head.append(published)
     if work.tldr:
         head.append(f"**{tldr_label(work)}:** {escape(truncate(work.tldr, 400))}")
     header = "\n".join(head)
@@ -158,7 +215,7 @@ def render_card(work: Work) -> discord.Embed:
     if work.abstract:
         room = DESCRIPTION_LIMIT - len(header) - 64
         label = f"**Abstract** ({source_name(work.provenance.get('abstract'))})"
-        body = escape(truncate(work.abstract, min(ABSTRACT_SHOWN, max(room, 0))))
+        body = work.rich("abstract").markdown(min(ABSTRACT_SHOWN, max(room, 0)))
         description = f"{header}\n\n{label}\n{body}" if room > 100 else header
     else:
         description = f"{header}\n\n*No abstract available from any source.*"
@@ -176,12 +233,10 @@ def render_card(work: Work) -> discord.Embed:
     ids = []
     if work.doi:
         ids.append(f"DOI {escape(work.doi)}")
-    if work.pmid:
-        ids.append(f"PMID {escape(work.pmid)}")
-    if work.pmcid:
-        ids.append(escape(work.pmcid))
-    if work.arxiv:
-        ids.append(f"arXiv:{escape(work.arxiv)}")
+    for label, url in identifier_links(work):  # PubMed, PMC, arXiv: linked when the URL passes
+        ids.append(link(label, url) or escape(label))
+    if work.arxiv and work.arxiv_category:
+        ids[-1] += " " + escape(f"[{work.arxiv_category}]")  # arXiv's form: arXiv:id [cs.DL]
     if ids:
         embed.add_field(
             name="Identifiers", value=truncate(" · ".join(ids), FIELD_LIMIT), inline=False
@@ -246,12 +301,13 @@ def render_summary(work: Work, key_sentences: list[str]) -> discord.Embed:
 def render_abstract(work: Work) -> discord.Embed:
     """The full abstract, for the summary's button (as much as an embed holds)."""
     source = source_name(work.provenance.get("abstract"))
-    embed = discord.Embed(title=truncate(escape(work.title), TITLE_LIMIT), colour=COLOURS["closed"])
-    body = escape(work.abstract) if work.abstract else "*No abstract available.*"
+    embed = discord.Embed(title=work.rich("title").markdown(TITLE_LIMIT), colour=COLOURS["closed"])
+    body = work.rich("abstract").markdown() if work.abstract else "*No abstract available.*"
     footer = f"Abstract via {source}"
     if len(body) > DESCRIPTION_LIMIT:
         footer += " · shortened to fit; the full text is at the source"
-    embed.description = truncate(body, DESCRIPTION_LIMIT)
+        body = work.rich("abstract").markdown(DESCRIPTION_LIMIT)
+    embed.description = body
     embed.set_footer(text=footer)
     return embed
 
@@ -318,29 +374,67 @@ def render_entry(entry, bibliography_name: str) -> discord.Embed:
     return embed
 
 
+NEIGHBOUR_LINE = 340  # ten entries and the notes fit a description (4096) whatever they hold
+NEIGHBOUR_NOTES = 600
+NEIGHBOUR_LINK = 160  # a longer doi.org link would crowd out the entry: the DOI is shown as text
+
+
+def _fit(raw: str | None, limit: int) -> str:
+    """``raw`` escaped, cut so that the escaped text is at most ``limit`` characters."""
+    text = escape(truncate(raw or "", limit))
+    if len(text) > limit:  # escaping at most doubles a character (``\*``)
+        text = escape(truncate(raw or "", limit // 2))
+    return text
+
+
+def neighbour_line(number: int, item) -> str:
+    """``**11.** Geary et al., 2015 · *Title* · Venue · [doi](…) · 750 citations``: first
+    author, year, title, venue, DOI link (escaped, linked through the URL policy), within
+    ``NEIGHBOUR_LINE`` characters. An id OpenAlex returned no record for says so."""
+    head = f"**{number:,}.** "
+    if not item.found:
+        ident = escape(item.openalex_id or "")
+        target = link(ident, f"https://openalex.org/{item.openalex_id}") or ident
+        return f"{head}*OpenAlex lists {target} but returned no record for it.*"
+    who = _fit(item.first_author or "Anon.", 60) + (" et al." if item.authors > 1 else "")
+    who += f", {item.year}" if item.year else ""
+    url = doi_url(item.doi)
+    doi = ""
+    if url and len(url) <= NEIGHBOUR_LINK:
+        doi = f" · [doi]({url})"
+    elif item.doi:
+        doi = f" · DOI {_fit(item.doi, 80)}"
+    cited = f" · {plural(item.cited_by_count, 'citation')}" if item.cited_by_count else ""
+    venue = f" · {_fit(item.venue, 80)}" if item.venue else ""
+    room = NEIGHBOUR_LINE - len(head) - len(who) - len(doi) - len(cited) - len(venue) - 5
+    title = _fit(item.title, max(20, min(room, 200)))
+    line = f"{head}{who} · *{title}*{venue}{doi}{cited}"
+    return line if len(line) <= NEIGHBOUR_LINE else f"{head}{who} · *{title}*{doi}"
+
+
 def render_neighbourhood(work: Work, hood) -> discord.Embed:
-    """References / citing works / related works of ``work`` (``bot.neighbours``), ten at most."""
-    from bot.neighbours import LABELS
+    """One page of references / citing works / related works of ``work`` (``bot.neighbours``):
+    ten entries numbered in the whole list, and a footer whose count is the list's
+    (``Showing 11–20 of 29 references``). Notes say what OpenAlex counts when it differs."""
+    from bot.neighbours import LABELS, NOUNS
 
     label = LABELS.get(hood.kind, hood.kind)
     embed = work_embed(work, truncate(f"{label}: {escape(work.title)}", TITLE_LIMIT))
-    lines = []
-    for number, item in enumerate(hood.items, 1):
-        who = escape(item.first_author or "Anon.") + (" et al." if item.authors > 1 else "")
-        year = f" ({item.year})" if item.year else ""
-        doi = link("doi", doi_url(item.doi)) if item.doi else None
-        doi = f" · {doi}" if doi else ""
-        cited = f" · {item.cited_by_count:,} citations" if item.cited_by_count else ""
-        lines.append(
-            f"**{number}.** {who}{year} · *{escape(truncate(item.title, 110))}*{doi}{cited}"
-        )
+    lines = [neighbour_line(n, item) for n, item in enumerate(hood.items, hood.start + 1)]
     if not lines:
-        lines.append(f"*OpenAlex lists no {label.lower()} for this work.*")
-    for note in hood.notes:
-        lines.append(f"\n{escape(note)}")
-    embed.description = truncate("\n".join(lines), DESCRIPTION_LIMIT)
-    shown = len(hood.items)
-    total = f"{shown} of {hood.total:,}" if hood.total and hood.total > shown else f"{shown}"
-    order = " · most cited first" if hood.kind == "cited-by" else ""
-    embed.set_footer(text=f"{total} shown · via OpenAlex{order} · fetched {hood.fetched_at[:10]}")
+        nouns = NOUNS.get(hood.kind, ("", hood.kind))[1]
+        lines.append(f"*OpenAlex lists no {nouns} for this work.*")
+    notes = "\n".join(escape(note) for note in hood.remarks())
+    description = "\n".join(lines)
+    if notes:
+        description += "\n\n" + truncate(notes, NEIGHBOUR_NOTES)
+    embed.description = truncate(description, DESCRIPTION_LIMIT)
+    parts = [hood.summary()]
+    if hood.pages > 1:
+        parts.append(f"page {hood.page + 1} of {hood.pages}")
+    parts.append("via OpenAlex")
+    if hood.kind == "cited-by":
+        parts.append("most cited first")
+    parts.append(f"fetched {hood.fetched_at[:10]}")
+    embed.set_footer(text=" · ".join(parts))
     return embed

@@ -8,6 +8,7 @@ callback defers first, then calls the services on ``interaction.client``.
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
 import logging
 import re
@@ -18,10 +19,12 @@ import discord
 
 from bot.bibliographies import Actor, BibliographyError
 from bot.citing import FORMATS, Formatted, resolve_target
-from bot.errors import LitError
+from bot.errors import LitError, StaleComponent
 from bot.markdown import code_block, escape, escape_message
-from bot.ui.cards import render_abstract, render_card, render_neighbourhood
-from bot.ui.custom_ids import number
+from bot.neighbours import MAX_PAGES
+from bot.storage.works import work_key
+from bot.ui.cards import render_abstract, render_card, render_neighbourhood, retraction_warning
+from bot.ui.custom_ids import STALE, number
 
 if TYPE_CHECKING:
     from bot.models import Work
@@ -49,18 +52,23 @@ DMS_CLOSED = (
 )
 
 
-def citation_message(formatted: Formatted, stem: str) -> tuple[str, discord.File | None]:
-    """Message content for a citation, or a short note plus a file when it would not fit."""
+def citation_message(
+    formatted: Formatted, stem: str, *, warning: str | None = None
+) -> tuple[str, discord.File | None]:
+    """Message content for a citation, or a short note plus a file when it would not fit.
+    ``warning`` (``retraction_warning``) comes first, above either."""
     text = formatted.text
+    head = f"{warning}\n" if warning else ""
     # a style's Markdown is escaped where it is made (bot.citations, with bot.markdown)
     body = text if formatted.code_language is None else code_block(text, formatted.code_language)
     footer = f"\n-# {escape(formatted.label)}"
-    if len(body) + len(footer) <= CONTENT_LIMIT:
-        return body + footer, None
+    if len(head) + len(body) + len(footer) <= CONTENT_LIMIT:
+        return head + body + footer, None
     safe_stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("_") or "citation"
     data = io.BytesIO(text.encode("utf-8"))
     file = discord.File(data, filename=f"{safe_stem[:60]}.{formatted.extension}")
-    return f"Too long for a message, so here it is as a file ({escape(formatted.label)}).", file
+    note = f"Too long for a message, so here it is as a file ({escape(formatted.label)})."
+    return head + note, file
 
 
 def file_stem(work: Work) -> str:
@@ -173,7 +181,9 @@ class StyleSelect(discord.ui.DynamicItem[discord.ui.Select], template=r"lit:styl
         style = (interaction.data or {}).get("values", [None])[0]  # type: ignore[union-attr]
         await interaction.response.defer()
         work, formatted, style = await _citation_for(interaction, self.ref, style)
-        content, file = citation_message(formatted, file_stem(work))
+        content, file = citation_message(
+            formatted, file_stem(work), warning=retraction_warning(work)
+        )
         view = discord.ui.View(timeout=None)
         view.add_item(StyleSelect(self.ref, current=style))
         await interaction.edit_original_response(
@@ -194,7 +204,9 @@ class CiteButton(RefButton, template=r"lit:cite:(?P<ref>.+)"):
     async def callback(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         work, formatted, style = await _citation_for(interaction, self.ref, None)
-        content, file = citation_message(formatted, file_stem(work))
+        content, file = citation_message(
+            formatted, file_stem(work), warning=retraction_warning(work)
+        )
         view = discord.ui.View(timeout=None)
         view.add_item(StyleSelect(self.ref, current=style))
         kwargs: dict[str, Any] = {"file": file} if file else {}
@@ -212,7 +224,9 @@ class SendToDMsButton(RefButton, template=r"lit:dm:(?P<ref>.+)"):
     async def callback(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         work, formatted, _ = await _citation_for(interaction, self.ref, None)
-        content, file = citation_message(formatted, file_stem(work))
+        content, file = citation_message(
+            formatted, file_stem(work), warning=retraction_warning(work)
+        )
         try:
             channel = await interaction.user.create_dm()
             kwargs: dict[str, Any] = {"file": file} if file else {}
@@ -245,7 +259,7 @@ class AbstractButton(RefButton, template=r"lit:abstract:(?P<ref>.+)"):
 
 
 class NeighbourButton(RefButton, template=r"(?!)"):
-    """References, cited-by or related works of the card's work, privately."""
+    """References, cited-by or related works of the card's work, privately, ten a page."""
 
     kind: ClassVar[str]
 
@@ -255,8 +269,12 @@ class NeighbourButton(RefButton, template=r"(?!)"):
         client: Any = interaction.client
         work = await client.papers.by_ref(self.ref)
         hood = await client.neighbours.neighbourhood(work, self.kind)
+        ref = await page_ref(client, work, self.ref, interaction.user.id)
         await interaction.followup.send(
-            embed=render_neighbourhood(work, hood), ephemeral=True, allowed_mentions=NO_MENTIONS
+            embed=render_neighbourhood(work, hood),
+            view=neighbour_view(hood, interaction.user.id, ref),
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
         )
 
 
@@ -270,6 +288,117 @@ class CitedByButton(NeighbourButton, template=r"lit:citedby:(?P<ref>.+)"):
 
 class RelatedButton(NeighbourButton, template=r"lit:related:(?P<ref>.+)"):
     action, label, emoji, kind = "related", "Related", "🧭", "related"
+
+
+NEIGHBOUR_CODES = {"references": "r", "cited-by": "c", "related": "s"}
+NEIGHBOUR_KINDS = {code: kind for kind, code in NEIGHBOUR_CODES.items()}
+NEIGHBOUR_BUTTONS = {"references": "References", "cited-by": "Cited by", "related": "Related"}
+CUSTOM_ID_LIMIT = 100
+
+
+def _page_id(kind: str, page: int, user_id: int, ref: str) -> str:
+    return f"lit:nb:{NEIGHBOUR_CODES[kind]}:{page}:{user_id}:{ref}"
+
+
+async def page_ref(client: Any, work: Work, ref: str, user_id: int) -> str:
+    """The card's handle for the page buttons, or, when their custom ids could not hold it
+    (a long DOI beside the page and the member's id), the short stored handle that
+    ``PaperService.ref`` gives a DOI too long for any custom id (``h:…``, survives restarts)."""
+    if len(_page_id("cited-by", MAX_PAGES, user_id, ref)) <= CUSTOM_ID_LIMIT:
+        return ref
+    digest = hashlib.blake2b(work_key(work).encode(), digest_size=10).hexdigest()
+    await client.papers.cache.add_alias(f"ref:{digest}", work)
+    return f"h:{digest}"
+
+
+def neighbour_view(hood: Any, user_id: int, ref: str) -> discord.ui.View:
+    """◀ Previous / Next ▶ under a neighbourhood page, when it has more than one."""
+    view = discord.ui.View(timeout=None)
+    if hood.pages > 1:
+        view.add_item(NeighbourPageButton.step(hood, user_id, ref, -1))
+        view.add_item(NeighbourPageButton.step(hood, user_id, ref, +1))
+    return view
+
+
+class NeighbourPageButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"lit:nb:(?P<kind>[a-z]):(?P<page>\d+):(?P<user>\d+):(?P<ref>.+)",
+):
+    """◀ / ▶ on a neighbourhood page (``lit:nb:<kind>:<page>:<member>:<ref>``): only the member
+    who opened the list may page it; a page the list no longer has is "no longer valid"."""
+
+    def __init__(
+        self,
+        kind: str,
+        page: int,
+        user_id: int,
+        ref: str,
+        *,
+        label: str = "Next ▶",
+        disabled: bool = False,
+        stale: bool = False,
+    ) -> None:
+        self.kind, self.page, self.user_id, self.ref, self.stale = kind, page, user_id, ref, stale
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                style=discord.ButtonStyle.secondary,
+                custom_id=_page_id(kind, page, user_id, ref),
+                disabled=disabled,
+            )
+        )
+
+    @classmethod
+    def step(cls, hood: Any, user_id: int, ref: str, step: int) -> NeighbourPageButton:
+        back = step < 0
+        return cls(
+            hood.kind,
+            max(0, hood.page + step),
+            user_id,
+            ref,
+            label="◀ Previous" if back else "Next ▶",
+            disabled=hood.page == 0 if back else hood.page >= hood.pages - 1,
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+    ) -> NeighbourPageButton:
+        try:
+            kind = NEIGHBOUR_KINDS.get(match["kind"])
+            if kind is None:
+                raise StaleComponent(STALE)
+            return cls(
+                kind,
+                number(match["page"], limit=MAX_PAGES - 1),
+                number(match["user"]),
+                match["ref"],
+            )
+        except StaleComponent:  # raising here would leave the click unanswered
+            return cls("references", 0, 0, "-", stale=True)
+
+    @guarded
+    async def callback(self, interaction: discord.Interaction) -> None:
+        if self.stale:
+            raise StaleComponent(STALE)
+        if interaction.user.id != self.user_id:
+            label = NEIGHBOUR_BUTTONS[self.kind]
+            await interaction.response.send_message(
+                f"These buttons belong to whoever opened this list; press {label} on the "
+                "card for your own.",
+                ephemeral=True,
+                allowed_mentions=NO_MENTIONS,
+            )
+            return
+        await interaction.response.defer()  # the page may need OpenAlex: acknowledge first
+        client: Any = interaction.client
+        work = await client.papers.by_ref(self.ref)
+        hood = await client.neighbours.neighbourhood(work, self.kind, self.page)
+        await interaction.edit_original_response(
+            embed=render_neighbourhood(work, hood),
+            view=neighbour_view(hood, self.user_id, self.ref),
+            allowed_mentions=NO_MENTIONS,
+        )
 
 
 def actor_for(interaction: discord.Interaction) -> Actor:
@@ -371,6 +500,7 @@ DYNAMIC_ITEMS = (
     ReferencesButton,
     CitedByButton,
     RelatedButton,
+    NeighbourPageButton,
 )
 
 

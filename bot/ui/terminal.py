@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import textwrap
 
+from bot.text import plural
 from bot.ui.cards import (
     access_line,
     author_line,
     fetched_text,
+    identifier_links,
     provenance_text,
+    published_as_line,
     tldr_label,
     venue_line,
 )
@@ -35,8 +38,17 @@ def render_text(work) -> str:
         venue += f" · {work.cited_by_count:,} citations"
     if venue:
         lines.append(venue)
+    if published := published_as_line(work):
+        lines.append(_wrap(published))
     if work.doi:
         lines.append(f"https://doi.org/{work.doi}")
+    for label, url in identifier_links(work):  # PMID, PMCID, arXiv id, each with its page
+        category = (
+            f" [{work.arxiv_category}]"
+            if label.startswith("arXiv:") and work.arxiv_category
+            else ""
+        )
+        lines.append(f"{label}{category}: {url}")
     lines.append("")
     lines.append(access_line(work))
     if work.access.url:
@@ -78,17 +90,22 @@ def render_summary_text(work, key_sentences: list[str]) -> str:
 
 
 def render_neighbourhood_text(work, hood) -> str:
-    """``litbot neighbours``: one line a work, DOI links, most cited first for citing works."""
-    from bot.neighbours import LABELS
+    """``litbot neighbours``: one line a work, numbered in the whole list, DOI links; the count
+    is the list's (``Showing 1–10 of 29 references``), with OpenAlex's own when it differs."""
+    from bot.neighbours import LABELS, NOUNS
 
     lines = [f"{LABELS.get(hood.kind, hood.kind)} of:", _wrap(work.title, "  "), ""]
-    for number, item in enumerate(hood.items, 1):
+    for number, item in enumerate(hood.items, hood.start + 1):
+        if not item.found:
+            lines.append(f"{number:>2}. (OpenAlex lists {item.openalex_id} but has no record)")
+            continue
         who = (item.first_author or "Anon.") + (" et al." if item.authors > 1 else "")
-        year = f" ({item.year})" if item.year else ""
-        cited = f" · {item.cited_by_count:,} citations" if item.cited_by_count else ""
+        year = f", {item.year}" if item.year else ""
+        venue = f". {item.venue}" if item.venue else ""
+        cited = f" · {plural(item.cited_by_count, 'citation')}" if item.cited_by_count else ""
         lines.append(
             textwrap.fill(
-                f"{number:>2}. {who}{year}. {item.title}{cited}",
+                f"{number:>2}. {who}{year}. {item.title}{venue}{cited}",
                 WIDTH,
                 subsequent_indent="    ",
             )
@@ -96,8 +113,11 @@ def render_neighbourhood_text(work, hood) -> str:
         if item.doi:
             lines.append(f"    https://doi.org/{item.doi}")
     if not hood.items:
-        lines.append("  (none listed by OpenAlex)")
-    lines += [f"note: {n}" for n in hood.notes]
-    total = f" of {hood.total:,}" if hood.total and hood.total > len(hood.items) else ""
-    lines += ["", f"{len(hood.items)}{total} shown · via OpenAlex · fetched {hood.fetched_at[:16]}"]
+        lines.append(f"  (OpenAlex lists no {NOUNS.get(hood.kind, ('', hood.kind))[1]})")
+    lines += [f"note: {n}" for n in hood.remarks()]
+    footer = [hood.summary()]
+    if hood.pages > 1:
+        footer.append(f"page {hood.page + 1} of {hood.pages}")
+    footer.append(f"via OpenAlex · fetched {hood.fetched_at[:16]}")
+    lines += ["", " · ".join(footer)]
     return "\n".join(lines)

@@ -7,7 +7,8 @@ One aiohttp server answers for every upstream under its own prefix, so each
     python -m tests.fakes.upstreams --port 8765 --print-env    # the settings, then exit
 
 Routes mirror the real APIs (``/openalex/works/doi:10.…``, ``/crossref/works/10.…``,
-``/unpaywall/v2/10.…``, ``/s2/graph/v1/paper/DOI:10.…``, ``/datacite/dois/10.…``). The world
+``/unpaywall/v2/10.…``, ``/s2/graph/v1/paper/DOI:10.…``, ``/datacite/dois/10.…``,
+``/arxiv/api/query?id_list=…``, ``/ncbi/pmc/utils/idconv/v1.0/?ids=…``). The world
 behind them is a ``MockUpstreams`` (``tests/upstream_mock.py``): tests that run the bot or the
 CLI as a subprocess shape it in-process — latency, failures, timeouts, extra records — and read
 its request counts. Any path the fake does not model answers 501, loudly, never a guess.
@@ -35,6 +36,8 @@ SETTING = {
     "unpaywall": "LITBOT_UNPAYWALL_URL",
     "s2": "LITBOT_S2_URL",
     "datacite": "LITBOT_DATACITE_URL",
+    "arxiv": "LITBOT_ARXIV_URL",
+    "ncbi": "LITBOT_NCBI_URL",
 }
 ROUTES = {
     "openalex": ("/works",),
@@ -42,6 +45,8 @@ ROUTES = {
     "unpaywall": ("/v2/",),
     "s2": ("/graph/v1/paper/",),
     "datacite": ("/dois/",),
+    "arxiv": ("/api/query",),
+    "ncbi": ("/pmc/utils/idconv/v1.0/",),
 }
 TIMEOUT_HOLD = 60.0  # a "timeout" holds the request longer than any client waits
 

@@ -1,0 +1,946 @@
+"""Corrections to citeproc-py 0.11.1, each named after the CSL 1.0.2 section it implements.
+
+citeproc-py is used by litbot through this package only, so its classes are patched in place,
+once (``apply``). Each correction is a function registered with ``@correction(section, what)``;
+``CORRECTIONS`` lists them (the README and ``scripts/csl_suite.py`` print it), and the official
+CSL test suite (``tests/test_csl_suite.py``) is their test. Where the specification leaves a
+choice, citeproc-js (the reference processor, whose output the suite records) decides.
+Sections refer to https://docs.citationstyles.org/en/stable/specification.html.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from citeproc import CitationItem, model
+from citeproc.string import String, join
+
+from bot import richtext
+from bot.citeproc_py import names as csl_names
+from bot.citeproc_py import numbers, textcase
+from bot.citeproc_py.state import STATE
+
+# Marks the corrections put into rendered text (private-use, never in data: the engine strips
+# them from its input). Display marks wrap cs:* display="…" output and the two halves of a
+# second-field-align entry; PREFIX_MARK flags punctuation that opens a decorated element's
+# prefix (punctuation-in-quote never moves into it).
+PREFIX_MARK = "\ue004"
+DISPLAY = {
+    "block": ("\ue008", "\ue009"),
+    "left-margin": ("\ue00a", "\ue00b"),
+    "right-inline": ("\ue00c", "\ue00d"),
+    "indent": ("\ue00e", "\ue00f"),
+}
+_DECORATIONS = ("font-style", "font-variant", "font-weight", "text-decoration", "vertical-align")
+# variables printed as they are: never rich text, never cased
+VERBATIM = frozenset({"URL", "DOI", "ISBN", "ISSN", "PMID", "PMCID", "call-number"})
+NUMBER_VARIABLES = frozenset(
+    {
+        "page", "page-first", "locator", "citation-number", "chapter-number",
+        "collection-number", "edition", "issue", "number", "number-of-pages",
+        "number-of-volumes", "volume", "first-reference-note-number",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Correction:
+    """One correction: the specification section it implements and what it changes."""
+
+    name: str
+    section: str
+    summary: str
+    apply: Callable[[], None]
+
+
+CORRECTIONS: list[Correction] = []
+
+
+def correction(section: str, summary: str) -> Callable[[Callable[[], None]], Callable[[], None]]:
+    """Register a correction (applied by ``apply``, in registration order)."""
+
+    def register(fn: Callable[[], None]) -> Callable[[], None]:
+        CORRECTIONS.append(Correction(fn.__name__.strip("_"), section, summary, fn))
+        return fn
+
+    return register
+
+
+_APPLIED = False
+
+
+def apply() -> None:
+    """Apply every correction, once per process."""
+    global _APPLIED
+    if _APPLIED:
+        return
+    for item in CORRECTIONS:
+        item.apply()
+    _APPLIED = True
+
+
+def inherited(element: Any, name: str, context: Any = None) -> str | None:
+    """An inheritable option: the element, its citation/bibliography, then the style."""
+    if element.get(name) is not None:
+        return element.get(name)
+    expr = "./ancestor::*[self::cs:citation or self::cs:bibliography][1]"
+    parents = (context if context is not None else element).xpath_search(expr)
+    for parent in (*parents, element.get_root()):
+        if parent.get(name) is not None:
+            return parent.get(name)
+    return None
+
+
+def strip_periods(text: str) -> str:
+    """citeproc-js's strip-periods: a period before a lower-case letter stays ("e.g")."""
+    return re.sub(r"\.([^a-z]|$)", r"\1", text)
+
+
+def plain(text: Any) -> str:
+    """Rendered text without marks (sort keys, ambiguity checks)."""
+    return _ALL_MARKS.sub("", str(text))
+
+
+_ALL_MARKS = re.compile("[\ue000-\uf8ff]")
+
+
+# ---------------------------------------------------------------------------------------------
+# Speed (no specification section: memoisation on the parsed style)
+
+
+@correction("—", "XPath results and calls_variable memoised on the parsed style's elements")
+def _memoised_lookups() -> None:
+    original_xpath = model.CitationStylesElement.xpath_search
+
+    def xpath_search(self: Any, expression: str) -> Any:
+        cache = self.__dict__.setdefault("_xpath", {})
+        if expression not in cache:
+            cache[expression] = original_xpath(self, expression)
+        return cache[expression]
+
+    model.CitationStylesElement.xpath_search = xpath_search
+
+    def memoised(method: Any) -> Any:
+        def calls_variable(self: Any) -> bool:
+            if "_calls_variable" not in self.__dict__:
+                self.__dict__["_calls_variable"] = method(self)
+            return self.__dict__["_calls_variable"]
+
+        return calls_variable
+
+    model.Parent.calls_variable = memoised(model.Parent.calls_variable)
+    model.Text.calls_variable = memoised(model.Text.calls_variable)
+
+    def reference(self: Any) -> Any:  # three dict-backed attribute lookups on every access
+        ref = dict.get(self, "_reference")
+        if ref is None:
+            ref = self.bibliography.source[self.key]
+            dict.__setitem__(self, "_reference", ref)
+        return ref
+
+    CitationItem.reference = property(reference)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rendering elements
+
+
+@correction(
+    "Rendering Elements › Text; Appendix IV › Rich text (citeproc-js CSL-JSON markup)",
+    "variables are cased on their markup, then read as rich text (<i>, <b>, <sup>, <sub>, "
+    "small caps, nocase, nodecor, quotes, apostrophes); strip-periods keeps “e.g”",
+)
+def _text_variables() -> None:
+    def render(self: Any, item: Any, *args: Any, **kwargs: Any) -> Any:
+        text, language = self.process(item, *args, **kwargs)
+        if text is None or text == "":
+            return None
+        variable = self.get("variable")
+        text = str(text)
+        if self.get("strip-periods", "false").lower() == "true":
+            text = strip_periods(text)
+        if variable is None or "macro" in self.attrib:
+            kind = "macro" if "macro" in self.attrib else "term"
+        elif variable in VERBATIM:
+            kind = "verbatim"
+        elif variable in NUMBER_VARIABLES and variable != "citation-number":
+            kind = "number"
+        else:
+            kind = "data"
+        text = str(self.case(text, language))
+        if kind == "data":
+            text = STATE.read(text)
+        elif kind == "term":
+            text = richtext.read_csl(text, _quotes(self))
+        elif kind == "verbatim" and STATE.verbatim is not None:
+            text = STATE.verbatim(variable, text)
+        elif kind == "verbatim":
+            text = STATE.escape(text)
+        elif kind == "number" and not variable.startswith("page") and variable != "locator":
+            text = STATE.escape(_number_text(self, text, variable))  # (pages: _process did it)
+        text = self.format(text)
+        return self.wrap(self.quote(text))
+
+    model.Text.render = render
+    model.Text.markup = lambda self, text, language=None: text  # (render does it all)
+
+    original_process = model.Text.process
+
+    def process(self: Any, item: Any, context: Any = None, **kwargs: Any) -> Any:
+        text, language = original_process(self, item, context, **kwargs)
+        try:
+            lang = str(item.reference.language)[:2].lower()
+        except Exception:
+            lang = (self.get_root().get("default-locale") or "en")[:2].lower()
+        return text, lang or language
+
+    model.Text.process = process
+
+
+def _number_text(element: Any, value: str, variable: str) -> str:
+    """A number variable printed by cs:text: ranges as citeproc-js prints them."""
+    delimiter = str(element.get_single_term("page-range-delimiter") or "") or "\u2013"
+    return numbers.render(value, variable, delimiter=delimiter)
+
+
+def _quotes(element: Any) -> tuple[str, str, str, str]:
+    root = element.get_root()
+    cached = root.__dict__.get("_quote_marks")
+    if cached is None:
+        cached = tuple(
+            str(root.get_single_term(name) or "") or default
+            for name, default in (
+                ("open-quote", "“"),
+                ("close-quote", "”"),
+                ("open-inner-quote", "‘"),
+                ("close-inner-quote", "’"),
+            )
+        )
+        root.__dict__["_quote_marks"] = cached
+    return cached
+
+
+@correction(
+    "Formatting › Text-case",
+    "citeproc-js's case engine: markup and quotes split words; nocase, small caps, sup and "
+    "sub keep their case; stop words; words holding capitals left alone; title case only "
+    "for English",
+)
+def _text_case() -> None:
+    original_case = model.TextCased.case
+
+    def case(self: Any, text: Any, language: str | None = None) -> Any:
+        text_case = self.get("text-case")
+        if text_case in textcase.TEXT_CASES:
+            if text_case == "title" and language and language != "en":
+                return text
+            return String(textcase.TEXT_CASES[text_case](str(text)))
+        return original_case(self, text, language)
+
+    model.TextCased.case = case
+
+
+@correction(
+    "Formatting; Display",
+    "formatting as marks (font-style, -variant, -weight, text-decoration, vertical-align, "
+    "including the “normal” values), resolved per output with flip-flop; display="
+    "block/left-margin/right-inline/indent kept",
+)
+def _formatting() -> None:
+    def format(self: Any, string: Any) -> Any:
+        if isinstance(string, (int, float)):
+            string = str(string)
+        if string is None:
+            return None
+        text = str(string)
+        for attribute in _DECORATIONS:
+            value = self.get(attribute)
+            if value and (attribute, value) in richtext.STYLE_MARKS:
+                open_, close = richtext.STYLE_MARKS[(attribute, value)]
+                text = open_ + text + close
+        return String(text)
+
+    model.Formatted.format = format
+
+
+@correction(
+    "Formatting › Quotes; Localized punctuation-in-quote",
+    "quotes=\"true\" become quote marks resolved at the end, where nesting is known "
+    "(outer and inner alternate)",
+)
+def _quotes_marks() -> None:
+    def quote(self: Any, string: Any) -> Any:
+        if self.get("quotes", "false").lower() == "true":
+            return richtext.QUOTE_OUTER_OPEN + str(string) + richtext.QUOTE_OUTER_CLOSE
+        return string
+
+    model.Quoted.quote = quote
+
+
+@correction(
+    "Affixes",
+    "the prefix of a decorated element is marked: punctuation-in-quote never moves into it "
+    "(“Title”, in *Book*)",
+)
+def _affixes() -> None:
+    original_wrap = model.Affixed.wrap
+
+    def wrap(self: Any, string: Any) -> Any:
+        prefix = self.get("prefix")
+        if (
+            string is not None
+            and prefix
+            and prefix[0] in ".,"
+            and any(self.get(a, "normal") not in ("normal", "none", "baseline") for a in _DECORATIONS)
+        ):
+            self.set("prefix", prefix[0] + PREFIX_MARK + prefix[1:])
+            try:
+                text = original_wrap(self, string)
+            finally:
+                self.set("prefix", prefix)
+        else:
+            text = original_wrap(self, string)
+        display = self.get("display")
+        if text is not None and display in DISPLAY:  # (Display: the affixes go inside)
+            text = String(DISPLAY[display][0] + str(text) + DISPLAY[display][1])
+        return text
+
+    model.Affixed.wrap = wrap
+
+
+@correction(
+    "Rendering Elements › Date › Localized Date Formats",
+    "localized dates join their parts with the locale's delimiters (“2009 Jun”)",
+)
+def _localized_dates() -> None:
+    def render_single_date(self: Any, date: Any, show_parts: Any = None, context: Any = None):
+        if context != self:
+            parts = self.parts(date, show_parts, context)
+        else:
+            parts = self.parts(date, show_parts)
+        return self.join(parts) if parts else None
+
+    model.Date.render_single_date = render_single_date
+
+
+@correction(
+    "Rendering Elements › Number; Range Delimiters; Appendix V › Page Range Formats",
+    "ranges of plain numbers in page, locator, issue, volume, edition and number take the "
+    "en dash; page-range-format as citeproc-js applies it; ranges it cannot read stay as typed",
+)
+def _number_ranges() -> None:
+    def process_number(self: Any, value: Any, variable: str) -> Any:
+        root = self.get_root()
+        delimiter = str(self.get_single_term("page-range-delimiter") or "") or "\u2013"
+        if variable == "page-first":
+            first = numbers.split(str(value), "page")[0].text
+            return STATE.escape(self.format_number(first))
+        name = "page" if variable.startswith("page") else variable
+        text = numbers.render(
+            str(value),
+            name,
+            delimiter=delimiter,
+            range_format=root.get_option("page-range-format") if name == "page" else None,
+            number=lambda n: str(self.format_number(n)),
+            ampersand="&",
+        )
+        return STATE.escape(text)
+
+    model.FormatNumber._process = process_number
+
+    def number_markup(self: Any, text: Any) -> Any:
+        if text:
+            text = str(text)
+            if self.get("strip-periods", "false").lower() == "true":
+                text = strip_periods(text)
+            return self.wrap(self.format(self.case(text)))
+        return None
+
+    model.Number.markup = number_markup
+
+
+@correction(
+    "Choose › is-numeric",
+    "numbers with prefixes and suffixes, ranges and lists (“155-158”, “2, 4”, “S12”) are "
+    "numeric (CSL 1.0.1)",
+)
+def _is_numeric() -> None:
+    model.If.re_numeric = re.compile(r"^[a-z]*\d+[a-z]*(?:\s*[-–,&]\s*[a-z]*\d+[a-z]*)*$", re.I)
+
+
+@correction(
+    "Choose › disambiguate",
+    "disambiguate=\"true\" holds for items that disambiguation could not tell apart otherwise",
+)
+def _disambiguate_condition() -> None:
+    original_render = model.If.render
+
+    def render(self: Any, item: Any, context: Any = None, delimiter: str = "", **kwargs: Any):
+        if "disambiguate" not in self.attrib:
+            return original_render(self, item, context=context, delimiter=delimiter, **kwargs)
+        wanted = self.get("disambiguate").lower() == "true"
+        held = bool(STATE.request and STATE.request.disambiguate)
+        others = {k: v for k, v in self.attrib.items() if k not in ("disambiguate", "match")}
+        if not others:
+            if held != wanted:
+                raise model.ConditionFailed
+            return self.render_children(item, context=context, delimiter=delimiter, **kwargs)
+        match = self.get("match", "all")
+        try:
+            original_render(self, item, context=context, delimiter="", **kwargs)
+            rest = True
+        except model.ConditionFailed:
+            rest = False
+        results = [held == wanted, rest]
+        ok = {"any": any(results), "none": not any(results)}.get(match, all(results))
+        if not ok:
+            raise model.ConditionFailed
+        return self.render_children(item, context=context, delimiter=delimiter, **kwargs)
+
+    model.If.render = render
+    model.Else_If.render = render
+
+
+@correction(
+    "Rendering Elements › Label",
+    "no label for an empty variable; plural only when the value holds several numbers",
+)
+def _labels() -> None:
+    original_label = model.Label.process
+
+    def label(self: Any, item: Any, variable: Any = None, plural: Any = None, *args: Any, **kw):
+        if variable is None:
+            name = self.get("variable") or ""
+            value = item.reference.get(name.replace("-", "_"))
+            if name != "locator" and value in (None, ""):
+                return None
+            if plural is None and name != "locator" and value is not None:
+                if name.startswith("number-of-"):
+                    try:
+                        plural = int(str(value)) > 1
+                    except ValueError:
+                        plural = numbers.is_plural(str(value), name)
+                else:
+                    plural = numbers.is_plural(str(value), name)
+        return original_label(self, item, variable, plural, *args, **kw)
+
+    model.Label.process = label
+
+
+def _counted(process: Any, variable_of: Any) -> Any:
+    def wrapper(self: Any, item: Any, *args: Any, **kwargs: Any) -> Any:
+        counts = variable_of(self) not in (None, "year-suffix")
+        if counts:
+            STATE.called += 1
+        text = process(self, item, *args, **kwargs)
+        if counts and text not in (None, ""):
+            STATE.rendered += 1
+        return text
+
+    return wrapper
+
+
+@correction(
+    "Rendering Elements › Group",
+    "a group is suppressed when it calls variables and all are empty, wherever they are "
+    "called (inside cs:choose or a macro); a macro whose variables are all empty renders "
+    "nothing",
+)
+def _group_suppression() -> None:
+    model.Text._variable = _counted(model.Text._variable, lambda el: el.get("variable"))
+    for cls in (model.Number, model.Date, model.Names):
+        cls.process = _counted(cls.process, lambda el: el.get("variable") or "?")
+
+    original_group = model.Group.process
+
+    def group(self: Any, item: Any, *args: Any, **kwargs: Any) -> Any:
+        called, rendered = STATE.called, STATE.rendered
+        text = original_group(self, item, *args, **kwargs)  # raises VariableError when empty
+        if STATE.called > called and STATE.rendered == rendered:
+            raise model.VariableError
+        return text
+
+    model.Group.process = group
+
+    original_macro = model.Macro.render
+
+    def macro(self: Any, item: Any, *args: Any, **kwargs: Any) -> Any:
+        called, rendered = STATE.called, STATE.rendered
+        text = original_macro(self, item, *args, **kwargs)
+        if STATE.called > called and STATE.rendered == rendered:
+            return None
+        return text
+
+    model.Macro.render = macro
+
+
+# ---------------------------------------------------------------------------------------------
+# Names
+
+
+@correction(
+    "Rendering Elements › Names › Name (delimiter-precedes-et-al, delimiter-precedes-last)",
+    "“after-inverted-name” (CSL 1.0.1) is understood",
+)
+def _after_inverted_name() -> None:
+    original_name_option = model.Name.get_option
+
+    def name_option(self: Any, name: str, context: Any = None, sort_options: Any = None) -> Any:
+        value = original_name_option(self, name, context, sort_options)
+        if value == "after-inverted-name":
+            order = original_name_option(self, "name-as-sort-order", context, sort_options)
+            if name == "delimiter-precedes-et-al":
+                first = original_name_option(self, "et-al-use-first", context, sort_options)
+                inverted = order == "all" or (order == "first" and int(first) == 1)
+            else:  # delimiter-precedes-last: the name before the last is inverted
+                inverted = order == "all"
+            value = "always" if inverted else "never"
+        return value
+
+    model.Name.get_option = name_option
+
+
+@correction(
+    "Rendering Elements › Names › Name; Name-part Order; Name Particles; "
+    "Disambiguation (add-names, add-givenname)",
+    "names read as citeproc-js reads CSL-JSON (particles out of given and family names, "
+    "suffixes); citeproc-js's initialisation (“J.-S.”, “Th.”); parts ordered by script; "
+    "et-al with use-first 0 and use-last; the names and given-name levels disambiguation "
+    "asks for, in citations and in the bibliography",
+)
+def _names() -> None:
+    model.Name.process = _name_process
+
+
+def _name_options(self: Any, opt: Callable[[str], Any], context: Any) -> csl_names.NameOptions:
+    citation = self.get_root().find("cs:citation", self.nsmap)
+    rule = citation.get("givenname-disambiguation-rule") if citation is not None else None
+    return csl_names.NameOptions(
+        form=opt("form"),
+        initialize_with=opt("initialize-with"),
+        initialize=(inherited(self, "initialize", context) or "true") != "false",
+        hyphen=opt("initialize-with-hyphen"),
+        name_as_sort_order=opt("name-as-sort-order"),
+        sort_separator=opt("sort-separator"),
+        demote=self.get_root().get("demote-non-dropping-particle", "display-and-sort"),
+        with_initials=bool(rule and rule.endswith("-with-initials")),
+        locale=STATE.locale,
+    )
+
+
+def _part(element: Any, text: str | None) -> str | None:
+    """A name part read as data, cased and formatted by its cs:name-part (affixes apart)."""
+    if not text:
+        return text
+    text = STATE.read(text)
+    if element is not None:
+        text = str(element.format(element.case(text)))
+    return text
+
+
+def _name_process(
+    self: Any, item: Any, variable: str, context: Any = None, sort_options: Any = None, **kw: Any
+) -> Any:
+    def opt(name: str) -> Any:
+        return self.get_option(name, context, sort_options)
+
+    et_al_min, use_first = opt("et-al-min"), opt("et-al-use-first")
+    if inherited(self, "et-al-use-first", context) is None and not (sort_options or {}).get(
+        "et-al-use-first"
+    ):
+        et_al_min = 0  # citeproc-js: no et-al-use-first anywhere, no truncation
+    if STATE.area == "citation" and STATE.position == "subsequent":
+        sub_min = inherited(self, "et-al-subsequent-min", context)
+        sub_first = inherited(self, "et-al-subsequent-use-first", context)
+        et_al_min = int(sub_min) if sub_min is not None else et_al_min
+        use_first = int(sub_first) if sub_first is not None else use_first
+    use_last = opt("et-al-use-last")
+    options = _name_options(self, opt, context)
+    names = item.reference.get(variable, []) or []
+    pos = STATE.nameset
+    STATE.nameset += 1
+    count = len(names)
+    request = STATE.request if STATE.area != "sort" else None
+    shown = count
+    if et_al_min and count >= et_al_min:
+        shown = use_first
+    asked = request.names[pos] if request and pos < len(request.names) else 0
+    if STATE.area == "citation" and asked:
+        shown = asked
+    elif STATE.area == "bibliography" and STATE.add_names and asked > use_first:
+        shown = count if count < et_al_min else asked
+    if use_last and et_al_min and shown > et_al_min - 2 and count >= et_al_min:
+        shown = et_al_min - 2
+    shown = min(shown, count)
+    truncated = count > shown and (et_al_min >= use_first or not et_al_min)
+    if shown <= 0:
+        return None
+    if STATE.capture is not None and STATE.maxvals is not None:
+        while len(STATE.capture.names) <= pos:
+            STATE.capture.names.append(0)
+            STATE.capture.givens.append([])
+            STATE.maxvals.append(0)
+        STATE.capture.names[pos] = shown
+        STATE.maxvals[pos] = count
+    if options.form == "count":
+        return shown if truncated else count
+
+    parts = {p.get("name"): p for p in self.findall("cs:name-part", self.nsmap)}
+    given_el, family_el = parts.get("given"), parts.get("family")
+    affixes = {
+        key: ((el.get("prefix") or ""), (el.get("suffix") or "")) if el is not None else ("", "")
+        for key, el in (("given", given_el), ("family", family_el))
+    }
+    language = str(item.reference.get("language") or "")
+    selected = list(names[:shown])
+    if truncated and use_last:
+        selected.append(names[-1])
+    output = []
+    inverted = []
+    for i, name in enumerate(selected):
+        index = i if not (truncated and use_last and i == len(selected) - 1) else count - 1
+        output.append(_render_name(self, name, options, pos, index, language, given_el, family_el, affixes))  # noqa: E501
+        order = options.name_as_sort_order
+        inverted.append(
+            "literal" not in name
+            and options.form == "long"
+            and (order == "all" or (order == "first" and index == 0))
+        )
+    if STATE.area == "sort":  # citeproc-js: names only, no "and", no "et al."
+        return " ".join(output)
+    if STATE.collecting is not None:
+        output = _substitute_names(output)
+    and_ = opt("and")
+    delimiter = opt("delimiter")
+    if truncated and use_last:
+        ellipsis = self.unicode_character("horizontal ellipsis")
+        return join(output[:-1], delimiter) + delimiter + ellipsis + " " + output[-1]
+    if truncated:
+        et_al = self.et_al()
+        if not et_al:
+            return join(output, delimiter)
+        precedes = opt("delimiter-precedes-et-al")
+        if inherited(self, "delimiter-precedes-et-al", context) == "after-inverted-name":
+            precedes = "always" if inverted[-1] else "never"
+        if precedes == "always" or (precedes == "contextual" and len(output) >= 2):
+            return join([*output, et_al], delimiter)
+        return join(output, delimiter) + " " + et_al
+    if and_ is not None and len(output) > 1:
+        and_term = self.get_single_term("and") if and_ == "text" else "&"
+        precedes = opt("delimiter-precedes-last")
+        if inherited(self, "delimiter-precedes-last", context) == "after-inverted-name":
+            precedes = "always" if inverted[-2] else "never"
+        text = join(output[:-1], delimiter)
+        if precedes == "always" or (precedes == "contextual" and len(output) > 2):
+            text = text + delimiter
+        else:
+            text = text + " "
+        return text + f"{and_term} " + output[-1]
+    return join(output, delimiter)
+
+
+def _substitute_names(output: list[str]) -> list[str]:
+    """Reference Grouping: record the names an entry's first cs:names renders and, for the
+    rules that substitute name by name, replace those matching the previous entry's."""
+    assert STATE.collecting is not None
+    STATE.collecting.extend(plain(n) for n in output)
+    previous = STATE.previous_entry or []
+    rule = STATE.substitute_rule
+    if rule == "complete-all" or not previous or STATE.substitute is None:
+        return output
+    names = [plain(n) for n in output]
+    if rule == "complete-each":
+        return [STATE.substitute] * len(output) if names == previous else output
+    out = list(output)
+    for i, name in enumerate(names):
+        if i >= len(previous) or name != previous[i] or (rule == "partial-first" and i > 0):
+            break
+        out[i] = STATE.substitute
+    return out
+
+
+def _sortable(particle: str | None) -> str | None:
+    """citeproc-js drops an apostrophe from a particle in sort keys ("'t Hooft" → "t")."""
+    if particle and STATE.area == "sort":
+        return re.sub("['\u2019]", "", particle, count=1)
+    return particle
+
+
+def _render_name(
+    self: Any,
+    name: Any,
+    options: csl_names.NameOptions,
+    pos: int,
+    index: int,
+    language: str,
+    given_el: Any,
+    family_el: Any,
+    affixes: dict[str, tuple[str, str]],
+) -> str:
+    if "literal" in name:
+        text = _part(family_el, name["literal"]) or ""
+        return affixes["family"][0] + text + affixes["family"][1] if text else text
+    requested = 0
+    request = STATE.request if STATE.area != "sort" else None
+    if request and pos < len(request.givens) and index < len(request.givens[pos]):
+        if STATE.area == "citation" or STATE.add_givenname:
+            requested = request.givens[pos][index]
+    if STATE.area == "citation" and STATE.evalname is not None:
+        requested = STATE.evalname(STATE.item_key, name, index, requested, options)
+    level = csl_names.given_level(options, requested)
+    if STATE.capture is not None and STATE.area == "citation":
+        while len(STATE.capture.givens) <= pos:
+            STATE.capture.givens.append([])
+        givens = STATE.capture.givens[pos]
+        while len(givens) <= index:
+            givens.append(0)
+        givens[index] = requested if requested else csl_names.given_level(options, 0)
+    given = csl_names.shown_given(name, options, level)
+    if options.form != "long" and level == 0:
+        given = None
+    parts = csl_names.NameParts(
+        given=_part(given_el, given),
+        family=_part(family_el, name.get("family") or "") or "",
+        dropping=_part(given_el, name.get("dropping-particle")),
+        non_dropping=_part(family_el, _sortable(name.get("non-dropping-particle"))),
+        suffix=STATE.read(csl_names.shown_suffix(name, options) or "") or None,
+        comma_suffix=bool(name.get("comma-suffix")),
+        comma_dropping=name.get("comma-dropping-particle", ""),
+    )
+    if options.form != "long":
+        family = csl_names._join([parts.non_dropping, parts.family], " ")
+        if given and level > 0:
+            return csl_names.order(
+                parts,
+                options,
+                inverted=False,
+                script=csl_names.romanesque(name, language),
+                given_affixes=affixes["given"],
+                family_affixes=affixes["family"],
+            )
+        return affixes["family"][0] + family + affixes["family"][1] if family else family
+    order = options.name_as_sort_order
+    inverted = STATE.area == "sort" or order == "all" or (order == "first" and index == 0)
+    return csl_names.order(
+        parts,
+        options,
+        inverted=inverted,
+        script=csl_names.romanesque(name, language),
+        given_affixes=affixes["given"],
+        family_affixes=affixes["family"],
+        sort=STATE.area == "sort",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Bibliography
+
+
+@correction(
+    "Bibliography-specific Options › Whitespace (second-field-align); Reference Grouping "
+    "(subsequent-author-substitute); Disambiguation (year-suffix)",
+    "second-field-align splits the entry into left-margin and right-inline; "
+    "subsequent-author-substitute replaces repeated names (complete-all, complete-each, "
+    "partial-each, partial-first); an implicit year-suffix follows the first year",
+)
+def _bibliography_layout() -> None:
+    original_names = model.Names.render
+
+    def names(self: Any, item: Any, *args: Any, **kwargs: Any) -> Any:
+        if (
+            STATE.seen
+            or STATE.substitute is None
+            or STATE.area != "bibliography"
+            or STATE.collecting is not None  # a cs:names inside cs:substitute
+        ):
+            return original_names(self, item, *args, **kwargs)
+        STATE.collecting = []
+        try:
+            text = original_names(self, item, *args, **kwargs)
+        finally:
+            rendered, STATE.collecting = STATE.collecting, None
+        if text is None:
+            return text
+        STATE.seen = True
+        STATE.previous = rendered or [plain(text)]  # a substituted title counts as names
+        if (
+            STATE.substitute_rule == "complete-all"
+            and STATE.previous_entry is not None
+            and STATE.previous == STATE.previous_entry
+        ):
+            return String(STATE.substitute)
+        return text
+
+    model.Names.render = names
+
+    original_date_part = model.Date_Part.process
+
+    def date_part(self: Any, date: Any, context: Any = None) -> Any:
+        text = original_date_part(self, date, context)
+        if STATE.year_suffix and self.get("name") == "year" and text:
+            text, STATE.year_suffix = f"{text}{STATE.year_suffix}", None
+        return text
+
+    model.Date_Part.process = date_part
+
+    def render_bibliography(self: Any, citation_items: Any) -> list[Any]:
+        bibliography = self.getparent()
+        align = bibliography.get("second-field-align")
+        STATE.layout = self
+        STATE.substitute = bibliography.get("subsequent-author-substitute")
+        STATE.substitute_rule = bibliography.get("subsequent-author-substitute-rule", "complete-all")
+        implicit_suffix = not self.get_root().xpath_search(".//cs:text[@variable='year-suffix']")
+        STATE.previous = None
+        output = []
+        try:
+            for item in citation_items:
+                self.repressed = {}
+                STATE.previous_entry, STATE.previous = STATE.previous, None
+                STATE.seen = False
+                STATE.nameset = 0
+                STATE.item_key = item.key
+                STATE.request = STATE.configs.get(item.key) if STATE.configs else None
+                STATE.year_suffix = item.reference.get("year_suffix") if implicit_suffix else None
+                children = list(self.iterchildren())
+                delimiter = self.get("delimiter", "")
+                if align and len(children) > 1:
+                    first = _render_children(children[:1], item, delimiter)
+                    rest = _render_children(children[1:], item, delimiter)
+                    if first is not None and rest is not None:
+                        prefix, suffix = self.get("prefix", ""), self.get("suffix", "")
+                        first = prefix + str(first)
+                        rest = str(rest) + normalize(str(rest), suffix)
+                        trailing = rest[len(rest.rstrip(" ")) :]  # citeproc-js: after the div
+                        rest = rest[: len(rest) - len(trailing)]
+                        left, right = DISPLAY["left-margin"], DISPLAY["right-inline"]
+                        body = left[0] + first + left[1] + right[0] + rest + right[1] + trailing
+                        text = self.format(body)
+                    else:
+                        body = first if first is not None else rest
+                        text = self.format(self.wrap(body)) if body is not None else None
+                else:
+                    body = self.render_children(item, delimiter)
+                    text = self.format(self.wrap(body)) if body is not None else None
+                output.append((item, text))
+        finally:
+            STATE.substitute = STATE.year_suffix = STATE.request = STATE.layout = None
+            STATE.seen = True
+        return output
+
+    model.Layout.render_bibliography = render_bibliography
+
+
+def normalize(left: str, suffix: str) -> str:
+    """citeproc-py's seam rule: a suffix's first mark is dropped after the same mark."""
+    from citeproc.string import normalize_seam
+
+    return str(normalize_seam(left, suffix))
+
+
+def _render_children(children: list[Any], item: Any, delimiter: str) -> Any:
+    out = []
+    for child in children:
+        try:
+            if isinstance(child, model.Choose):
+                text = child.render(item, delimiter=delimiter)
+            else:
+                text = child.render(item)
+        except model.VariableError:
+            continue
+        if text is not None:
+            out.append(text)
+    return join(out, delimiter) if out else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Sorting
+
+
+@correction(
+    "Sorting",
+    "sort keys without marks, accents folded as localeCompare does (“Pánek” < “Pascal”)",
+)
+def _sort_keys() -> None:
+    original_keys = model.Key.sort_keys
+
+    def sort_keys(self: Any, items: Any, context: Any) -> list[Any]:
+        area = STATE.area
+        STATE.area = "sort"
+        try:
+            keys = original_keys(self, items, context)
+        finally:
+            STATE.area = area
+        return [sort_key(k) if k is not None and not isinstance(k, int) else k for k in keys]
+
+    model.Key.sort_keys = sort_keys
+
+
+def sort_key(key: Any) -> str:
+    """citeproc-js compares keys with localeCompare (base sensitivity, punctuation and spaces
+    ignored, numbers by value): accents folded, case folded, punctuation and spaces dropped,
+    digit runs padded."""
+    text = unicodedata.normalize("NFKD", plain(key)).casefold()
+    text = _SPACES.sub("\x01", text.strip())  # citeproc-js: "|", which sorts before letters
+    text = "".join(
+        ch
+        for ch in text
+        if not unicodedata.combining(ch) and unicodedata.category(ch)[0] not in "PZ"
+    )
+    return _DIGITS.sub(lambda m: m.group(0).rjust(12, "0"), text)
+
+
+_SPACES = re.compile(r"\s+")
+
+
+_DIGITS = re.compile(r"\d+")
+
+
+# ---------------------------------------------------------------------------------------------
+# Substitution
+
+
+@correction(
+    "Rendering Elements › Names › Substitute",
+    "a name variable used as a substitute is suppressed in the rest of the entry (“Ed. by” "
+    "no longer repeats the editor that replaced the author); layouts are found from macros "
+    "called by macros",
+)
+def _substitute() -> None:
+    original_get_layout = model.CitationStylesElement.get_layout
+
+    def get_layout(self: Any) -> Any:
+        found = self.xpath_search("./ancestor-or-self::cs:layout[1]")
+        if found:
+            return found[0]
+        if STATE.layout is not None:
+            return STATE.layout
+        return original_get_layout(self)
+
+    model.CitationStylesElement.get_layout = get_layout
+
+    original_names_process = model.Names.process
+
+    def names_process(self: Any, item: Any, names_context: Any = None, context: Any = None, **kw):
+        layout = STATE.layout
+        repressed = getattr(layout, "repressed", None) if layout is not None else None
+        variables = (self.get("variable") or "").split()
+        if repressed and repressed.get(self.tag):
+            kept = [v for v in variables if v not in repressed[self.tag]]
+            if len(kept) < len(variables):
+                if not kept:
+                    substitute = self.substitute()
+                    if substitute is None:
+                        raise model.VariableError
+                    return substitute.render(item, context=context or self, **kw)
+                self.set("variable", " ".join(kept))
+                try:
+                    return original_names_process(self, item, names_context, context, **kw)
+                finally:
+                    self.set("variable", " ".join(variables))
+        return original_names_process(self, item, names_context, context, **kw)
+
+    model.Names.process = names_process
