@@ -125,6 +125,8 @@ _BRACKET_SPACE = (
 # A soft word break: where a tag boundary may stand for a space the source lost (see
 # _WORDLIKE). Private-use code points are dropped from upstream data before parsing, so these
 # cannot be forged.
+_SPACES = re.compile(r"\s+")
+_BLANK_LINE = re.compile(r"\s*\n\s*\n\s*")
 _SOFT = "\ue000"
 _NEVER, _LETTERS, _FORMULA = 0, 1, 2  # what a soft break may become (see _resolve_soft)
 _PARA = "\n\n"
@@ -749,28 +751,38 @@ def _normalise(chunks: list[tuple[str, Style]], multiline: bool) -> list[Run]:
     # 1. per-run character clean-up
     cleaned: list[tuple[str, Style]] = []
     for text, style in chunks:
-        text = _DOTLESS_I_MARK.sub(r"i\1", _drop_invisible(text))
-        text = unicodedata.normalize("NFC", text)
+        # NFC first: it orders the marks, so that a dotless i's accent follows it directly
+        text = unicodedata.normalize("NFC", _drop_invisible(text))
+        if "\u0131" in text:
+            text = unicodedata.normalize("NFC", _DOTLESS_I_MARK.sub(r"i\1", text))
         if text:
             cleaned.append((text, style))
     # 2. whitespace: runs of whitespace become one space, or a paragraph break when they hold
-    # a blank line (multiline); leading and trailing whitespace dropped.
-    out: list[list] = []  # [text, style]
+    # a blank line (multiline); leading and trailing whitespace dropped. Chunk by chunk with
+    # regular expressions (no per-word objects: a 200 kB field stays a few strings).
+    out: list[tuple[str, Style]] = []
     pending = ""  # "", " " or "\n\n": whitespace waiting for the next visible character
+
+    def gap(space: str) -> str:
+        return _PARA if multiline and space.count("\n") >= 2 else " "
+
     for text, style in cleaned:
-        for piece in re.split(r"(\s+)", text):
-            if not piece:
-                continue
-            if piece.isspace():
-                brk = _PARA if multiline and piece.count("\n") >= 2 else " "
-                if pending != _PARA:
-                    pending = brk if not pending or brk == _PARA else pending
-                continue
-            if pending and out:
-                gap_style = out[-1][1] & style if pending == " " else Style.NONE
-                out.append([pending, gap_style])
-            pending = ""
-            out.append([piece, style])
+        core = text.strip()
+        if not core:
+            pending = _PARA if _PARA in (pending, gap(text)) else " "
+            continue
+        lead = text[: len(text) - len(text.lstrip())]
+        if lead:
+            pending = _PARA if _PARA in (pending, gap(lead)) else " "
+        if pending and out:
+            out.append((pending, out[-1][1] & style if pending == " " else Style.NONE))
+        if multiline:
+            core = _PARA.join(_SPACES.sub(" ", p) for p in _BLANK_LINE.split(core))
+        else:
+            core = _SPACES.sub(" ", core)
+        out.append((core, style))
+        trail = text[len(text.rstrip()) :]
+        pending = gap(trail) if trail else ""
     runs = list(_merge(Run(t, s) for t, s in out))
     # 3. spaces just inside brackets and before punctuation ("( PIK3CA )" → "(PIK3CA)")
     runs = _tidy_brackets(runs)
@@ -836,9 +848,12 @@ def parse(raw: object, *, multiline: bool = False) -> RichText | None:
     runs = [Run(text)] if text else []
     for rounds in range(MAX_ROUNDS + _SETTLE_ROUNDS):
         new = _parse_round(runs, multiline)
-        if new == runs:
-            flat = "".join(r.text for r in runs)
-            if len(runs) < 2 or not (_TAG.search(flat) or _ENTITY.search(flat)):
+        # Settled when nothing changed, or when no markup is left (the next round would only
+        # normalise again, and normalising is idempotent).
+        if new == runs or not any(_TAG.search(r.text) or _ENTITY.search(r.text) for r in new):
+            flat = "".join(r.text for r in new)
+            if len(new) < 2 or not (_TAG.search(flat) or _ENTITY.search(flat)):
+                runs = new
                 break
             # Markup split across runs ("<" + bold "b>…"): junk, not a publisher's styling;
             # read the text again as a whole, without its styles.
