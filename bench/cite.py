@@ -1,17 +1,21 @@
-"""Citation benchmark (offline): 1,000 distinct records in APA, cold and warm.
+"""Citation benchmark (offline): 1,000 records in APA, cold and warm, and as one export.
 
 The records are the real Crossref records of ../shared/fixtures (crossref/ and
-crossref-corpus/, parsed and merged as litbot does), repeated with a distinct DOI, title suffix
-and first-author name per copy, so that all 1,000 are distinct works by distinct first authors
-(works sharing a first author are formatted together on every call, by design, so they would
-never be served from the cache). Everything goes through CiteService: the worker thread,
-citeproc-py, and the SQLite citation cache. Prints ms per entry for:
+crossref-corpus/, parsed and merged as litbot does), repeated with a distinct DOI and title
+suffix per copy. Most copies get a first author of their own; ``--shared`` of them (10% by
+default) share their first author, given name and year with the copy before them, as an
+author's own papers do in a lab's list: those are disambiguated together (2023a/2023b, added
+names) and formatted together on every call, by design, so they are never served from the
+cache. Everything but the last line goes through CiteService: the worker thread, citeproc-py,
+and the SQLite citation cache. Prints ms per entry for:
   style load     parsing the CSL style once (paid by the first call in a process)
   cold           formatting all records with an empty cache (style already loaded)
-  warm (memory)  the same records again: served from the in-memory LRU
+  warm (memory)  the same records again: served from the in-memory LRU (shared authors redone)
   warm (SQLite)  a fresh cache object over the same database: served from SQLite
+  one export     all records as one bibliography (format_bibliography: sorting and
+                 disambiguation across the whole list, as a reference-list export)
 
-    python bench/cite.py [--records 1000] [--style apa] [--fixtures ../shared/fixtures]
+    python bench/cite.py [--records 1000] [--style apa] [--shared 0.1] [--fixtures …]
 """
 
 from __future__ import annotations
@@ -51,19 +55,27 @@ def templates(fixtures: Path):
     return out
 
 
-def distinct(works, n: int):
+def distinct(works, n: int, shared: float = 0.1):
+    """``n`` distinct works; about ``shared`` of them share their first author (and year)
+    with the work before them."""
     out = []
+    every = round(1 / shared) if shared > 0 else 0
     for i in range(n):
         base = works[i % len(works)]
         first = base.authors[0]
         family = f"{first.family or first.name}{i:04d}"
         author = Author(f"{first.given or ''} {family}".strip(), family, first.given, None)
+        year = base.year
+        if every and i % every == every - 1 and out:  # same first author as the work before
+            author, year = out[-1].authors[0], out[-1].year
         out.append(
             replace(
                 base,
                 doi=f"{base.doi or '10.5555/x'}.b{i}",
                 title=f"{base.title} ({i})",
                 authors=(author, *base.authors[1:]),
+                year=year,
+                published=str(year) if year else base.published,
             )
         )
     return out
@@ -74,9 +86,10 @@ async def main() -> None:
     parser.add_argument("--records", type=int, default=1000)
     parser.add_argument("--style", default="apa")
     parser.add_argument("--fixtures", type=Path, default=ROOT.parent / "shared" / "fixtures")
+    parser.add_argument("--shared", type=float, default=0.1, help="share of shared authors")
     args = parser.parse_args()
 
-    works = distinct(templates(args.fixtures), args.records)
+    works = distinct(templates(args.fixtures), args.records, args.shared)
     style = citations.resolve_style(args.style)
     t0 = time.perf_counter()
     citations.format_bibliography(works[:1], style)  # parse and cache the style
@@ -103,12 +116,20 @@ async def main() -> None:
         finally:
             await db.close()
 
+    t0 = time.perf_counter()
+    export = citations.format_bibliography(works, style, style_order=True)
+    export_s = time.perf_counter() - t0
+    assert len(export) == len(works)
+
     n = len(works)
-    print(f"{n} distinct records, style {style}")
+    firsts = [(w.authors[0].family, w.authors[0].given) for w in works]
+    shared_n = sum(firsts.count(f) > 1 for f in firsts)
+    print(f"{n} distinct records ({shared_n} share a first author), style {style}")
     print(f"  style load            {load * 1000:8.1f} ms (once per process)")
     print(f"  cold                  {cold_s * 1000 / n:8.3f} ms per entry  ({cold_s:.2f} s)")
     print(f"  warm (memory cache)   {warm_s * 1000 / n:8.4f} ms per entry")
     print(f"  warm (SQLite cache)   {db_s * 1000 / n:8.4f} ms per entry")
+    print(f"  one export            {export_s * 1000 / n:8.3f} ms per entry  ({export_s:.2f} s)")
     print(f"  example: {cold[0][:160]}")
 
 

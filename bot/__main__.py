@@ -138,6 +138,8 @@ async def run_cli(args, settings: Settings) -> int:
         return await run_bot(settings, sync_only=args.command == "sync")
     if args.command == "styles":  # the bundled files only: no database, no network
         return cli.styles(" ".join(args.query), dependent=args.all, limit=args.limit)
+    if args.command == "format":  # a local file and a style: no database, no network
+        return cli.format_file(args.items, args.style, args.output)
     async with open_services(settings) as services:
         if args.command == "paper":
             return await cli.paper(services.papers, " ".join(args.query), as_json=args.json)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from bot import bibio, exports
 from bot.citing import FORMATS, CiteService, is_numeric, resolve_target
 from bot.cooldowns import Cooldowns
-from bot.errors import LitError, NotFound, PermissionDenied
+from bot.errors import LitError, PermissionDenied
 from bot.identifiers import parse_identifier
 from bot.models import Work
 from bot.papers import PaperService
@@ -496,10 +496,8 @@ class BibliographyService:
                 *(fetch(i) for i in lookups), *(fetch(i) for i in with_doi[:MAX_DOI_CHECKS])
             )
         for item, outcome in outcomes:
-            if item.work is not None:  # a DOI check
-                if isinstance(outcome, NotFound):
-                    check.append(bibio.Problem(item.line, f"{item.label}: {outcome.user_message}"))
-                elif isinstance(outcome, Work):
+            if item.work is not None:  # a DOI check; a DOI no source knows is not checked
+                if isinstance(outcome, Work):
                     if reason := bibio.doi_disagreement(item.work, outcome):
                         check.append(bibio.Problem(item.line, f"{item.label}: {reason}"))
             elif isinstance(outcome, LitError):

@@ -92,9 +92,9 @@ def _date_parts(work: Work) -> list[int] | None:
 
 def _csl_name(author: Author) -> dict[str, str]:
     if author.is_organisation:
-        return {"literal": author.name}
+        return {"literal": " ".join(author.name.split())}
     name: dict[str, str] = {}
-    family = author.family or ""
+    family = " ".join((author.family or "").split())  # deposits pad names: "  va"
     # "van Gulik": the particle goes apart, as citeproc-js would parse it (sorting and
     # demote-non-dropping-particle depend on it).
     words = family.split(" ")
@@ -105,7 +105,7 @@ def _csl_name(author: Author) -> dict[str, str]:
         name["non-dropping-particle"] = " ".join(words[:i])
         family = " ".join(words[i:])
     name["family"] = family
-    given = author.given
+    given = " ".join((author.given or "").split())
     if given and ", " in given:  # Crossref suffixes arrive as "John, Jr." (bot/sources)
         given, _, suffix = given.rpartition(", ")
         name["suffix"] = suffix
@@ -198,12 +198,12 @@ def format_items(
     """CSL-JSON items (from any source) as one bibliography, in the style's order.
 
     ``style``: a bundled style or a path to a .csl file (``style_engine``). An item that
-    renders to nothing gives citeproc-js's "[CSL STYLE ERROR: reference with no printed
-    form.]". Markdown data is escaped (``bot.markdown.escape``); HTML is citeproc-js's.
+    renders to nothing has no entry, as in citeproc-js. Markdown data is escaped
+    (``bot.markdown.escape``); HTML is citeproc-js's.
     """
     engine = style_engine(style)
     entries = citeproc_py.render(engine, list(items), markup, escape=escape)
-    return [text if text is not None else citeproc_py.NO_PRINTED_FORM for _, text in entries]
+    return [text for _, text in entries if text is not None]
 
 
 def format_bibliography(

@@ -90,6 +90,23 @@ def build_parser() -> argparse.ArgumentParser:
     summary = sub.add_parser("summary", help="print a paper's TL;DR and key sentences")
     summary.add_argument("query", nargs="+", help="DOI, URL, arXiv id, PMID, PMCID or title")
 
+    fmt = sub.add_parser(
+        "format",
+        help="format a file of CSL-JSON items as one bibliography",
+        description="Format CSL-JSON items (a list, as Zotero and Crossref export them) as one "
+        "bibliography: sorted, numbered and disambiguated together. STYLE is a bundled style "
+        "(apa, vancouver, …: see `litbot styles`) or the path to any .csl file.",
+    )
+    fmt.add_argument("items", help="a CSL-JSON file (a list of items)")
+    fmt.add_argument("--style", "-s", default="apa", help="style id or .csl file (default: apa)")
+    fmt.add_argument(
+        "--output",
+        "-o",
+        choices=("text", "markdown", "html"),
+        default="text",
+        help="text (default), Discord Markdown, or citeproc-js's HTML",
+    )
+
     styles_cmd = sub.add_parser(
         "styles",
         help="list or search the bundled citation styles",
@@ -128,6 +145,53 @@ def styles(query: str, *, dependent: bool = False, limit: int = 25) -> int:
     for style in found:
         uses = f"  (journal style; uses {style.parent})" if style.parent else ""
         print(f"{style.id:<{width}}  {style.title}{uses}")
+    return 0
+
+
+MAX_ITEMS_BYTES = 50_000_000  # far beyond any reference list
+
+
+def format_file(path: str, style: str, output: str = "text") -> int:
+    """``litbot format``: the items of a CSL-JSON file as one bibliography on stdout.
+
+    One entry per line (``text``, ``markdown``), or citeproc-js's HTML document
+    (``<div class="csl-bib-body">``). Exit 2 for an unreadable file, bad JSON or an unusable
+    style.
+    """
+    from bot import citeproc_py
+    from bot.citations import format_items
+    from bot.sources._http import parse_json
+
+    try:
+        with open(path, "rb") as f:
+            body = f.read(MAX_ITEMS_BYTES + 1)
+    except OSError as error:
+        print(f"litbot: cannot read {path}: {error.strerror}", file=sys.stderr)
+        return 2
+    try:
+        if len(body) > MAX_ITEMS_BYTES:
+            raise ValueError(f"larger than {MAX_ITEMS_BYTES:,} bytes")
+        items = parse_json(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        print(f"litbot: {path} is not CSL-JSON: {error}", file=sys.stderr)
+        return 2
+    if isinstance(items, dict):
+        items = [items]
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        print(f"litbot: {path} is not CSL-JSON: expected a list of items", file=sys.stderr)
+        return 2
+    try:
+        entries = format_items(items, style, markup=output)  # type: ignore[arg-type]
+    except LitError as error:
+        return fail(error)
+    except (citeproc_py.StyleError, ValueError) as error:
+        print(f"litbot: {error}", file=sys.stderr)
+        return 2
+    if output == "html":
+        body_html = "".join(f'  <div class="csl-entry">{entry}</div>\n' for entry in entries)
+        sys.stdout.write(f'<div class="csl-bib-body">\n{body_html}</div>\n')
+    else:
+        sys.stdout.write("".join(entry + "\n" for entry in entries))
     return 0
 
 

@@ -252,7 +252,8 @@ def _arxiv_copies(
             seen.add(ident)
             if not loc.licence:
                 licence, url, source = stated.get(ident, (ARXIV_LICENCE, None, loc.source))
-                loc = replace(loc, licence=licence, licence_url=url, source=source, is_oa=True)
+                loc = replace(loc, licence=licence, licence_url=url, source=source)
+            loc = loc if loc.is_oa else replace(loc, is_oa=True)  # arXiv: free to read, always
         out.append(loc)
     if doi_arxiv and doi_arxiv not in seen:
         licence, url, source = stated.get(doi_arxiv, (ARXIV_LICENCE, None, "arxiv"))

@@ -22,7 +22,7 @@ Why this order:
   then DataCite, the registrar of the arXiv DOI, whose structured names (given/family, ORCIDs)
   come first for the authors. Both come before OpenAlex and Semantic Scholar, which copy them:
   Semantic Scholar's record of 10.48550/arxiv.2312.07559 has the author "Jakub L'ala" (arXiv's
-  ``L\'ala`` decoded wrongly) and DBLP's journal "ArXiv", volume "abs/2312.07559" and type
+  ``L\\'ala`` decoded wrongly) and DBLP's journal "ArXiv", volume "abs/2312.07559" and type
   JournalArticle. That DBLP entry is never a venue, volume or type (``_without_dblp``); a work
   whose DOI is an arXiv DOI is a preprint on arXiv whatever a lower source says
   (``_arxiv_preprint``), and its published version's DOI and journal reference come from arXiv.

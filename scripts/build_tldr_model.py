@@ -23,6 +23,28 @@ Rebuilt for the bracket- and heading-aware splitter: train CV 38.76, dev selecti
 an acronym or a CamelCase name; the word is defined in parentheses, "(DAGAN)") raised train CV
 to 38.80 but lowered dev to 42.61, so they were left out.
 
+Tried later against the current model (5-fold CV on train, baseline 38.76), none kept because
+none moved train CV beyond fold noise (paired gains of 0.06 at most):
+
+* candidates = each sentence and a shortened form of it (cut at ", which/and/thereby/...",
+  at "by/using/via", at the first comma, at ";"/":"), with variant indicators, kept fraction
+  and variant length as features: 38.82 (", which/and" cut only), 38.79, 38.74, 38.78 (all);
+  the oracle over these variants is only 48.1 vs 46.4 for the compressed sentences;
+* sentence features: rank and margin of ``exp_f1`` in the abstract 38.76; second-to-last /
+  third position and log(#sentences) × position 38.81; number, percent and bracket counts
+  38.77; length buckets 38.81; position + length buckets 38.78; all with the shortened
+  candidates and TEMPERATURE 0.08: 38.82;
+* hyper-parameters: TEMPERATURE 0.03 / 0.08: 38.79 / 38.82; L2 0.003 / 0.03: 38.74 / 38.75;
+* objective: expected ROUGE (−Σ p·gain) instead of the soft-target cross-entropy 38.49,
+  half of each 38.76;
+* two sentences (the top two, when together at most 15–35 words, or when the top one is
+  short): 37.83–38.76, never above one sentence.
+The best CV setting by a hair that needs no code change (TEMPERATURE 0.08) scored dev 42.64
+vs 42.64 for the shipped 0.05 (same numpy replica of the trainer), so the model was not
+rebuilt. One lever did move train CV, by reading the title: "title. sentence" 39.27, and
+choosing between the title and the sentence has an oracle of 45.9. It was not used: the
+bot's card already shows the title, so a TL;DR repeating it would game ROUGE, not help.
+
     python scripts/build_tldr_model.py [--data ../shared/data/scitldr] [--cv] [--eval dev]
 """
 

@@ -43,6 +43,7 @@ const [meta, entries] = engine.makeBibliography();
 const out = {};
 meta.entry_ids.forEach((ids, i) => {
   const entry = entries[i];
+  if (entry === undefined) return; // an item with no printed form
   out[ids[0]] =
     format === "html"
       ? entry.replace(/^ {2}<div class="csl-entry">/, "").replace(/<\/div>\n$/, "")

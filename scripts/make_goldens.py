@@ -5,8 +5,10 @@
 
 The second form needs Node.js and citeproc-js installed outside the repo (``cd /tmp/x && npm
 install citeproc``). It writes ``tests/golden/citations/items.json`` (the CSL-JSON inputs, one
-bibliography) and ``tests/golden/citations/<style>.json`` (item id → citeproc-js plain text).
-The Works are built exactly as the bot builds them: source parser → ``bot.merge.merge``.
+bibliography), ``tests/golden/citations/<style>.json`` (item id → citeproc-js plain text) and
+``<style>.html.json`` (item id → citeproc-js HTML: italics, small caps, flip-flop). The Works
+are built exactly as the bot builds them: source parser → ``bot.merge.merge``; the crafted
+records of ``tests/synthetic/crossref-citation-kinds.json`` too.
 """
 
 from __future__ import annotations
@@ -74,7 +76,44 @@ RECORDS = {
     "nber-report": "crossref-corpus/10_3386_w15077.json",
     "elife-peer-review": "crossref/elife-peer-review-sa2.json",
     "rogue-scholar-blog": "crossref/rogue-scholar-blog-post.json",
+    # kinds of difference found by formatting real records against citeproc-js
+    # (scripts/compare_citeproc_js.py): number ranges outside pages…
+    "kluwer-issue-range": "crossref/kluwer-1999-a1007154515475.json",
+    # …names: hyphenated and initialled given names, particles in given names, apostrophes
+    "eng-hyphenated-given": "crossref-corpus/10_1016_j_eng_2020_04_009.json",
+    "peerj-hyphenated-initial": "crossref-corpus/10_7717_peerj_3811.json",
+    "peerj-jean-francois": "crossref-corpus/10_7717_peerj_5956.json",
+    "acta-neurol-th-initial": "crossref-corpus/10_1111_j_1600_0404_1986_tb03253_x.json",
+    "rosstomat-sh-initial": "crossref-corpus/10_17116_rosstomat20251801140.json",
+    "oceaneng-nickname-given": "crossref-corpus/10_1016_j_oceaneng_2019_04_026.json",
+    "ufsm-particle-in-given": "crossref-corpus/10_5902_2179460x35639.json",
+    "ufsm-particles-in-given": "crossref-corpus/10_5902_2175497775344.json",
+    "peerj-apostrophe-family": "crossref-corpus/10_7717_peerj_1246.json",
+    # …titles: a closing stop before the style's own, apostrophes and quotes (en-GB), markup
+    "emotion-title-stop": "crossref-corpus/10_1037_emo0000217.json",
+    "peerj-apostrophe-title": "crossref-corpus/10_7717_peerj_14276.json",
+    "peerj-single-quotes": "crossref-corpus/10_7717_peerj_638.json",
+    "refilo-single-quotes": "crossref-corpus/10_5902_2448065761350.json",
+    "mee-treebase-small-caps": "crossref-corpus/10_1111_j_2041_210x_2012_00247_x.json",
+    "mee-rnexml-small-caps": "crossref-corpus/10_1111_2041_210x_12469.json",
+    "peerj-italic-genus": "crossref-corpus/10_7717_peerj_6122.json",
+    "bcsj-italic-prefix": "crossref-corpus/10_1246_bcsj_36_278.json",
+    # …disambiguation: same first author and year, names added in the bibliography (Harvard),
+    # subsequent-author-substitute after "et al." (MLA)
+    "coastaleng-wang-2023": "crossref-corpus/10_1016_j_coastaleng_2023_104399.json",
+    "peerj-wang-2023": "crossref-corpus/10_7717_peerj_15028.json",
+    "eng-zhang-2018": "crossref-corpus/10_1016_j_eng_2018_07_007.json",
+    "peerj-zhang-2018-italics": "crossref-corpus/10_7717_peerj_4188.json",
+    "peerj-harrison-2014": "crossref-corpus/10_7717_peerj_616.json",
+    "peerj-harrison-et-al": "crossref-corpus/10_7717_peerj_4794.json",
+    # …and a DOI holding "..", which no punctuation merging may touch
+    "ksdt-doi-periods": "crossref-corpus/10_21326_ksdt_2008_18_018.json",
 }
+# Crafted Crossref records (tests/synthetic/crossref-citation-kinds.json) for the kinds of
+# difference reported on records litbot has not seen and no recorded record shows: page ranges that
+# are not plain numbers, issue ranges, "Jae-sung", "André Luiz dos", "O' Donoghue", a title
+# ending in "." inside quotes. Formatted through the same parser and merge as real records.
+CRAFTED = SYNTHETIC / "crossref-citation-kinds.json"
 # Styles with golden files: every item above plus the seed paper, as one bibliography each.
 STYLES = (
     "apa",
@@ -112,10 +151,20 @@ def record_work(relative: str) -> Work:
     return _frozen(merge({"crossref": crossref.parse_work(_json(FIXTURES / relative))}))
 
 
+def crafted_works() -> dict[str, Work]:
+    """Item id → Work for the crafted Crossref records."""
+    return {
+        item_id: _frozen(merge({"crossref": crossref.parse_work({"message": message})}))
+        for item_id, message in _json(CRAFTED).items()
+    }
+
+
 def build_works() -> dict[str, Work]:
-    """Item id → Work: the seed paper first, then every record of ``RECORDS``."""
+    """Item id → Work: the seed paper first, then every record of ``RECORDS``, then the
+    crafted records."""
     works = {"seed": seed_work()}
     works.update({item_id: record_work(path) for item_id, path in RECORDS.items()})
+    works.update(crafted_works())
     return works
 
 
@@ -123,8 +172,11 @@ def _json(path: Path):
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def citeproc_js(items: list[dict], style: str, node_modules: Path) -> dict[str, str]:
-    """Run citeproc-js on ``items`` as one bibliography; item id → plain-text entry."""
+def citeproc_js(
+    items: list[dict], style: str, node_modules: Path, output: str = "text"
+) -> dict[str, str]:
+    """Run citeproc-js on ``items`` as one bibliography; item id → entry (plain text, or the
+    HTML inside its ``csl-entry`` div)."""
     from citeproc import LOCALES_PATH
 
     info = registry()[style]
@@ -132,7 +184,7 @@ def citeproc_js(items: list[dict], style: str, node_modules: Path) -> dict[str, 
         json.dump(items, f, ensure_ascii=False)
     try:
         out = subprocess.run(
-            ["node", str(SCRIPT), f.name, str(style_path(info)), LOCALES_PATH],
+            ["node", str(SCRIPT), f.name, str(style_path(info)), LOCALES_PATH, output],
             env={**os.environ, "NODE_PATH": str(node_modules)},
             cwd=node_modules.parent,
             check=True,
@@ -160,11 +212,12 @@ def main() -> None:
     if not args.node_modules:
         return
     for style in args.style or STYLES:
-        golden = citeproc_js(items, style, args.node_modules.resolve())
-        (GOLDEN / f"{style}.json").write_text(
-            json.dumps(golden, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-        )
-        print(f"{style}.json: {len(golden)} entries")
+        for output, name in (("text", f"{style}.json"), ("html", f"{style}.html.json")):
+            golden = citeproc_js(items, style, args.node_modules.resolve(), output)
+            (GOLDEN / name).write_text(
+                json.dumps(golden, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+            )
+            print(f"{name}: {len(golden)} entries")
 
 
 if __name__ == "__main__":

@@ -43,37 +43,55 @@ class Run:
     seconds: float
 
 
+# The CLI is started by a small launcher process that reaps it with ``wait4``: a child forked
+# (or vforked) straight from pytest would report pytest's own peak RSS, since Linux counts the
+# memory a process had before ``exec`` in its ``ru_maxrss``.
+LAUNCHER = """
+import os, subprocess, sys, time
+limit, report, argv = float(sys.argv[1]), sys.argv[2], sys.argv[3:]
+proc = subprocess.Popen(argv)
+deadline = time.monotonic() + limit
+while True:
+    pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+    if pid:
+        break
+    if time.monotonic() > deadline:
+        proc.kill()
+        pid, status, usage = os.wait4(proc.pid, 0)
+        break
+    time.sleep(0.05)
+with open(report, "w") as f:
+    f.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss}")
+"""
+
+
+CLI = (sys.executable, "-m", "bot", "paper", DOI, "--json")
+
+
 def run_cli(label: str, env: dict[str, str], cwd: Path) -> Run:
-    """Run the CLI, reap it with ``wait4`` for its peak RSS; kill it past ``WALL_LIMIT``."""
+    """Run the CLI through ``LAUNCHER`` for its peak RSS; killed past ``WALL_LIMIT``."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        report = Path(tempfile.mkdtemp()) / "report"
         started = time.monotonic()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "paper", DOI, "--json"],
+        subprocess.run(
+            [sys.executable, "-c", LAUNCHER, str(WALL_LIMIT), str(report), *CLI],
             env=env,
             cwd=cwd,
             stdout=out,
             stderr=err,
+            timeout=WALL_LIMIT + 30,
+            check=False,
         )
-        deadline = started + WALL_LIMIT
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                proc.kill()
-                pid, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.05)
-        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
         seconds = time.monotonic() - started
+        code, rss_kb = (int(v) for v in report.read_text().split())
         out.seek(0)
         err.seek(0)
         return Run(
             label,
-            proc.returncode,
+            code,
             out.read().decode(errors="replace"),
             err.read().decode(errors="replace"),
-            usage.ru_maxrss,
+            rss_kb,
             seconds,
         )
 

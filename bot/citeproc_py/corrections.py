@@ -109,6 +109,38 @@ _ALL_MARKS = re.compile("[\ue000-\uf8ff]")
 
 
 # ---------------------------------------------------------------------------------------------
+# Variables
+
+_CSL_102_NAMES = """chair compiler contributor curator director editor-translator
+executive-producer guest host narrator organizer performer producer reviewed-author
+script-writer series-creator""".split()
+_CSL_102_DATES = ["available-date"]
+_CSL_102_NUMBERS = """part-number printing-number supplement-number""".split()
+_CSL_102_STANDARD = """archive-collection citation-key division event-title license part-title
+reviewed-genre reviewed-title scale volume-title volume-title-short""".split()
+
+
+@correction(
+    "Appendix IV › Variables",
+    "the variables CSL 1.0.2 added (event-title, volume-title, part-title, reviewed-title, "
+    "editor-translator, available-date…) are read from CSL-JSON",
+)
+def _variables() -> None:
+    import citeproc
+
+    def add(target: list[str], names: list[str]) -> None:
+        for name in names:
+            key = name.replace("-", "_")
+            if key not in target:
+                target.append(key)
+
+    add(citeproc.NAMES, _CSL_102_NAMES)
+    add(citeproc.DATES, _CSL_102_DATES)
+    add(citeproc.NUMBERS, _CSL_102_NUMBERS)
+    add(citeproc.VARIABLES, _CSL_102_NAMES + _CSL_102_DATES + _CSL_102_NUMBERS + _CSL_102_STANDARD)
+
+
+# ---------------------------------------------------------------------------------------------
 # Speed (no specification section: memoisation on the parsed style)
 
 
@@ -269,7 +301,7 @@ def _formatting() -> None:
 
 @correction(
     "Formatting › Quotes; Localized punctuation-in-quote",
-    "quotes=\"true\" become quote marks resolved at the end, where nesting is known "
+    'quotes="true" become quote marks resolved at the end, where nesting is known '
     "(outer and inner alternate)",
 )
 def _quotes_marks() -> None:
@@ -295,7 +327,9 @@ def _affixes() -> None:
             string is not None
             and prefix
             and prefix[0] in ".,"
-            and any(self.get(a, "normal") not in ("normal", "none", "baseline") for a in _DECORATIONS)
+            and any(
+                self.get(a, "normal") not in ("normal", "none", "baseline") for a in _DECORATIONS
+            )
         ):
             self.set("prefix", prefix[0] + PREFIX_MARK + prefix[1:])
             try:
@@ -374,7 +408,7 @@ def _is_numeric() -> None:
 
 @correction(
     "Choose › disambiguate",
-    "disambiguate=\"true\" holds for items that disambiguation could not tell apart otherwise",
+    'disambiguate="true" holds for items that disambiguation could not tell apart otherwise',
 )
 def _disambiguate_condition() -> None:
     original_render = model.If.render
@@ -413,6 +447,8 @@ def _labels() -> None:
     original_label = model.Label.process
 
     def label(self: Any, item: Any, variable: Any = None, plural: Any = None, *args: Any, **kw):
+        if STATE.area == "sort" and self.getparent().tag.endswith("}names"):
+            return None  # (Sorting: a name list sorts without its label, as in citeproc-js)
         if variable is None:
             name = self.get("variable") or ""
             value = item.reference.get(name.replace("-", "_"))
@@ -433,12 +469,22 @@ def _labels() -> None:
 
 def _counted(process: Any, variable_of: Any) -> Any:
     def wrapper(self: Any, item: Any, *args: Any, **kwargs: Any) -> Any:
-        counts = variable_of(self) not in (None, "year-suffix")
+        variable = variable_of(self)
+        counts = variable not in (None, "year-suffix")
         if counts:
             STATE.called += 1
         text = process(self, item, *args, **kwargs)
         if counts and text not in (None, ""):
             STATE.rendered += 1
+            if STATE.substituting and STATE.layout is not None and variable != "?":
+                # Substitute: what renders in place of the names is not rendered again
+                repressed = STATE.layout.repressed
+                for name in variable.split():
+                    for tag in (model.Names, model.Text):
+                        key = "{http://purl.org/net/xbiblio/csl}" + tag.__name__.lower()
+                        repressed.setdefault(key, [])
+                        if name not in repressed[key]:
+                            repressed[key].append(name)
         return text
 
     return wrapper
@@ -462,6 +508,9 @@ def _group_suppression() -> None:
         text = original_group(self, item, *args, **kwargs)  # raises VariableError when empty
         if STATE.called > called and STATE.rendered == rendered:
             raise model.VariableError
+        if text not in (None, ""):  # what renders counts for the enclosing group
+            STATE.called += 1
+            STATE.rendered += 1
         return text
 
     model.Group.process = group
@@ -473,6 +522,9 @@ def _group_suppression() -> None:
         text = original_macro(self, item, *args, **kwargs)
         if STATE.called > called and STATE.rendered == rendered:
             return None
+        if text not in (None, ""):
+            STATE.called += 1
+            STATE.rendered += 1
         return text
 
     model.Macro.render = macro
@@ -603,7 +655,9 @@ def _name_process(
     inverted = []
     for i, name in enumerate(selected):
         index = i if not (truncated and use_last and i == len(selected) - 1) else count - 1
-        output.append(_render_name(self, name, options, pos, index, language, given_el, family_el, affixes))  # noqa: E501
+        output.append(
+            _render_name(self, name, options, pos, index, language, given_el, family_el, affixes)
+        )
         order = options.name_as_sort_order
         inverted.append(
             "literal" not in name
@@ -613,7 +667,15 @@ def _name_process(
     if STATE.area == "sort":  # citeproc-js: names only, no "and", no "et al."
         return " ".join(output)
     if STATE.collecting is not None:
+        first = not STATE.collecting
         output = _substitute_names(output)
+        if (
+            first
+            and STATE.substitute_rule == "complete-all"
+            and STATE.previous_entry
+            and STATE.collecting == STATE.previous_entry
+        ):
+            return String(STATE.substitute)  # the names, "and" and "et al." (not the label)
     and_ = opt("and")
     delimiter = opt("delimiter")
     if truncated and use_last:
@@ -650,9 +712,11 @@ def _substitute_names(output: list[str]) -> list[str]:
     STATE.collecting.extend(plain(n) for n in output)
     previous = STATE.previous_entry or []
     rule = STATE.substitute_rule
-    if rule == "complete-all" or not previous or STATE.substitute is None:
+    if not previous or STATE.substitute is None:
         return output
     names = [plain(n) for n in output]
+    if rule == "complete-all":
+        return output  # (decided by the caller: the whole list or nothing)
     if rule == "complete-each":
         return [STATE.substitute] * len(output) if names == previous else output
     out = list(output)
@@ -759,16 +823,20 @@ def _bibliography_layout() -> None:
         ):
             return original_names(self, item, *args, **kwargs)
         STATE.collecting = []
+        STATE.substituted = False
         try:
             text = original_names(self, item, *args, **kwargs)
         finally:
             rendered, STATE.collecting = STATE.collecting, None
-        if text is None:
+        if text is None and not rendered:
             return text
         STATE.seen = True
         STATE.previous = rendered or [plain(text)]  # a substituted title counts as names
-        if (
-            STATE.substitute_rule == "complete-all"
+        if text is None:  # (its names were replaced by an empty subsequent-author-substitute)
+            return text
+        if (  # a substituted title (no names) is replaced whole, whatever the rule
+            not rendered
+            and STATE.substituted
             and STATE.previous_entry is not None
             and STATE.previous == STATE.previous_entry
         ):
@@ -792,7 +860,9 @@ def _bibliography_layout() -> None:
         align = bibliography.get("second-field-align")
         STATE.layout = self
         STATE.substitute = bibliography.get("subsequent-author-substitute")
-        STATE.substitute_rule = bibliography.get("subsequent-author-substitute-rule", "complete-all")
+        STATE.substitute_rule = bibliography.get(
+            "subsequent-author-substitute-rule", "complete-all"
+        )
         implicit_suffix = not self.get_root().xpath_search(".//cs:text[@variable='year-suffix']")
         STATE.previous = None
         output = []
@@ -944,3 +1014,29 @@ def _substitute() -> None:
         return original_names_process(self, item, names_context, context, **kw)
 
     model.Names.process = names_process
+
+    def substitute(self: Any, item: Any, context: Any = None, **kwargs: Any) -> Any:
+        STATE.substituting += 1
+        try:
+            for child in self.getchildren():
+                try:
+                    if isinstance(child, model.Names) and child.name is None:
+                        names = self.xpath_search("./parent::cs:names[1]")[0]
+                        text = child.render(item, names_context=names, context=context, **kwargs)
+                    else:
+                        text = child.render(item, context=context, **kwargs)
+                except model.VariableError:
+                    continue
+                if text:
+                    self.add_to_repressed_list(child, context)
+                    # citeproc-js repeats the substitute only for a variable rendered directly
+                    # (<text variable="title"/>), not for one inside a macro (MLA's title)
+                    STATE.substituted = isinstance(child, model.Names) or (
+                        isinstance(child, model.Text) and "variable" in child.attrib
+                    )
+                    return text
+            return None
+        finally:
+            STATE.substituting -= 1
+
+    model.Substitute.render = substitute

@@ -110,7 +110,9 @@ class NameRegistry:
             pkey = item_key + pkey
         return pkey, ikey, skey
 
-    def add(self, item_key: str, name: dict, index: int, requested: int, options: NameOptions) -> int:
+    def add(
+        self, item_key: str, name: dict, index: int, requested: int, options: NameOptions
+    ) -> int:
         """Register a name as rendered in a citation (first pass)."""
         if "literal" in name or not (name.get("given") or name.get("family")):
             return requested

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from citeproc import (
+    DATES,
     NAMES,
     VARIABLES,
     Citation,
@@ -35,21 +36,23 @@ from citeproc.source import BibliographySource, Reference
 from citeproc.source.json import CiteProcJSON
 
 from bot import richtext
-from bot.citeproc_py import corrections, disambiguation
-from bot.citeproc_py.corrections import DISPLAY, PREFIX_MARK
-from bot.citeproc_py.names import parse_name
-from bot.citeproc_py.state import STATE
+from bot.citeproc_py import corrections
+
+corrections.apply()  # before the variable lists below are read
+
+from bot.citeproc_py import disambiguation  # noqa: E402
+from bot.citeproc_py.corrections import DISPLAY, PREFIX_MARK  # noqa: E402
+from bot.citeproc_py.names import parse_name  # noqa: E402
+from bot.citeproc_py.state import STATE  # noqa: E402
 
 Markup = Literal["text", "markdown", "html"]
-
-corrections.apply()
 
 MAX_ITEMS = 10_000  # a bibliography larger than any reference list; keeps the work bounded
 # What citeproc-js prints for an entry that renders to nothing.
 NO_PRINTED_FORM = "[CSL STYLE ERROR: reference with no printed form.]"
 _PRIVATE = re.compile("[\ue000-\uf8ff]")
 _KNOWN = {v.replace("_", "-") for v in VARIABLES} | {"title-short", "container-title-short"}
-_DATES = {"accessed", "container", "event-date", "issued", "original-date", "submitted"}
+_DATES = {v.replace("_", "-") for v in DATES}
 _NAME_VARIABLES = {v.replace("_", "-") for v in NAMES}
 
 
@@ -158,11 +161,78 @@ class _Source(BibliographySource):
     pass
 
 
+class _Reference(Reference):
+    """A reference whose variables answer to their CSL names too: citeproc-py looks up name
+    variables as written in the style ("container-author"), but stores "container_author",
+    so hyphenated name variables never rendered."""
+
+    def _key(self, key: Any) -> Any:
+        return key.replace("-", "_") if isinstance(key, str) else key
+
+    def __contains__(self, key: object) -> bool:
+        return super().__contains__(self._key(key))
+
+    def __getitem__(self, key: Any) -> Any:
+        return super().__getitem__(self._key(key))
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return super().get(self._key(key), default)
+
+
 _DATE_PARSER = CiteProcJSON.__new__(CiteProcJSON)
+
+
+_NOTE_FIELD = re.compile(r"^\s*([a-z][-a-z]*):\s*(.*)$")
+_ISO_DATE = re.compile(r"^(-?\d{1,4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?")
+
+
+def note_fields(item: dict[str, Any]) -> dict[str, Any]:
+    """Variables carried in ``note`` as "name: value" lines (the convention Zotero and
+    citeproc-js share for variables a reference manager lacks): set when the item has none,
+    dates as "2020-05-01", names as "Family || Given"."""
+    note = item.get("note")
+    if not isinstance(note, str) or ":" not in note:
+        return item
+    item = dict(item)
+    lines = note.split("\n")
+    names: dict[str, list[dict[str, str]]] = {}
+    for i, line in enumerate(lines):
+        m = _NOTE_FIELD.match(line)
+        if not line.strip():
+            continue
+        if not m:
+            if i == 0:
+                continue
+            break
+        key, value = m.group(1), m.group(2).strip()
+        if key in _DATES:
+            if key not in item and (d := _ISO_DATE.match(value)):
+                item[key] = {"date-parts": [[int(p) for p in d.groups() if p]]}
+            lines[i] = ""
+        elif key in _NAME_VARIABLES and key not in item:
+            parts = re.split(r"\s*\|\|\s*", value)
+            name = (
+                {"literal": parts[0]}
+                if len(parts) == 1
+                else {"family": parts[0], "given": parts[1]}
+            )
+            names.setdefault(key, []).append(name)
+            lines[i] = ""
+        elif key in _KNOWN and key not in item:
+            item[key] = value
+            lines[i] = ""
+    item.update(names)
+    rest = "\n".join(lines).strip()
+    if rest:
+        item["note"] = rest
+    else:
+        item.pop("note", None)
+    return item
 
 
 def _reference(key: str, item: dict[str, Any], *, sort: bool) -> Reference:
     data: dict[str, Any] = {}
+    item = note_fields(item)
     for name, value in item.items():
         if name in ("id", "type") or value is None or value == "":
             continue
@@ -172,6 +242,7 @@ def _reference(key: str, item: dict[str, Any], *, sort: bool) -> Reference:
             name = "container-title-short"
             if "container-title-short" in item:
                 continue
+        name = name.replace("_", "-") if name.replace("_", "-") in _KNOWN else name
         if name not in _KNOWN:
             continue
         if name in _NAME_VARIABLES:
@@ -194,7 +265,7 @@ def _reference(key: str, item: dict[str, Any], *, sort: bool) -> Reference:
         if sort and name not in corrections.VERBATIM:
             text = richtext.strip_csl(text)
         data[name.replace("-", "_")] = text
-    return Reference(key, str(item.get("type") or ""), **data)
+    return _Reference(key, str(item.get("type") or ""), **data)
 
 
 def render(
@@ -237,7 +308,9 @@ def render(
             bib.source = render_source
             for cite in bib.items:
                 dict.pop(cite, "_reference", None)
-            STATE.read = reader if data_escape is None else functools.partial(reader, escape=data_escape)
+            STATE.read = (
+                reader if data_escape is None else functools.partial(reader, escape=data_escape)
+            )
             STATE.escape = data_escape or _identity
             STATE.verbatim = verbatim
             configs = disambiguation.run(engine, bib)
@@ -279,10 +352,9 @@ _CLOSE_MARKS = "".join(
 _CLOSING = f"[{_CLOSE_MARKS}]"
 # citeproc-js's punctuation merging (CSL.Output.Queue.adjust): pairs that collapse into one
 # mark where two pieces of output meet ("Different?" + "." → "Different?").
-_PUNCT_MERGE = {"!.": "!", "!:": "!", "?.": "?", "?:": "?", ";.": ";", "..": "."}
-_MERGE = re.compile(f"([!?;.])((?:[\ue001\ue003]|{_CLOSING})*)([.:])")
+_PUNCT_MERGE = {"!.": "!", "!:": "!", "?.": "?", "?:": "?", ";.": ";"}
+_MERGE = re.compile(f"([!?;])((?:[\ue001\ue003]|{_CLOSING})*)([.:])")
 _URL = re.compile(r"https?://[^\s\ue000-\ue00f]+")
-_BLANKS = re.compile(r"[ \t\r\n]+")
 # a mark repeated across closing formatting (citeproc-py dedupes only adjacent marks)
 _DOUBLED = re.compile(f"([.,;:!?])({_CLOSING}+)\\1")
 # closing quotes (and formatting closing with them), then a period or comma not opening a prefix
@@ -293,18 +365,12 @@ _HTML_DISPLAY = {
     "right-inline": ('<div class="csl-right-inline">', "</div>\n  "),
     "indent": ('<div class="csl-indent">', "</div>\n  "),
 }
-_TEXT_DISPLAY = {
-    "block": ("\n", ""),
-    "left-margin": ("", " "),
-    "right-inline": ("", ""),
-    "indent": ("\n    ", ""),
-}
 
 
 def finish(text: str, engine: Engine, markup: Markup) -> str:
     """A rendered entry finished the way citeproc-js finishes it, in ``markup``."""
-    if markup != "html":
-        text = _BLANKS.sub(" ", text).strip()  # no-break spaces stay
+    if markup != "html":  # one line: the data's own spaces stay, as in citeproc-js
+        text = _LINES.sub(" ", text).strip()
     if engine.punctuation_in_quote:  # American style: “Title.” not “Title”.
         text = _PIQ.sub(_into_quote, text)
     text = text.replace(PREFIX_MARK, "")
@@ -314,25 +380,69 @@ def finish(text: str, engine: Engine, markup: Markup) -> str:
     if markup == "html":
         text = html.escape(text, quote=False).replace("&amp;", "&#38;")
         text = text.replace("&lt;", "&#60;").replace("&gt;", "&#62;")
-        text = re.sub(r"[ \t\n]{2}", "\u00a0 ", text)
+        text = _SUPERSCRIPT.sub(lambda m: f"<sup>{_SUPERSCRIPTS[m.group(0)]}</sup>", text)
+    text = _DISPLAY_SUFFIX.sub(r"\2\1", text)  # a layout suffix closes inside the last div
     text = richtext.unmark(text, markup)
     text = _display(text, markup)
-    if markup != "html":
-        text = _BLANKS.sub(" ", text).strip()
-    return text
+    return text.strip() if markup != "html" else text
+
+
+_DISPLAY_SUFFIX = re.compile(f"([{DISPLAY['right-inline'][1]}{DISPLAY['indent'][1]}])([.,;:!?]+)$")
+
+
+# citeproc-js's HTML writes superscript characters as <sup> (CSL.SUPERSCRIPTS): ™ → <sup>TM</sup>
+_SUPERSCRIPTS = {
+    **dict(
+        zip(
+            "ª²³¹ºʰʱʲʳʴʵʶʷʸˠˡˢˣˤᴬᴭᴮᴰᴱᴲᴳᴴᴵᴶᴷᴸᴹᴺᴼᴽᴾᴿᵀᵁᵂᵃᵄᵅᵆᵇᵈᵉᵊᵋᵌᵍᵏᵐᵑᵒᵓᵔᵕᵖᵗᵘᵙᵚᵛᵜᵝᵞᵟᵠᵡ⁰ⁱ⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿ㆒㆓㆔㆕㆖㆗㆘㆙㆚㆛㆜㆝㆞㆟ˀˁۥۦ",
+            "a231ohɦjrɹɻʁwyɣlsxʕAÆBDEƎGHIJKLMNOȢPRTUWaɐɑᴂbdeəɛɜgkmŋoɔᴖᴗptuᴝɯvᴥβγδφχ0i456789+−=()n一二三四上中下甲乙丙丁天地人ʔʕوي",
+            strict=True,
+        )
+    ),
+    "\u2120": "SM",
+    "\u2122": "TM",
+}
+_SUPERSCRIPT = re.compile("[" + "".join(_SUPERSCRIPTS) + "]")
 
 
 def _into_quote(m: re.Match[str]) -> str:
     quotes, closing, mark = m.group(1), m.group(2), m.group(3)
+    before = m.string[m.start() - 1] if m.start() else ""
+    if mark == "." and before in ".!?":  # “…PET.” not “…PET..”
+        return quotes + closing
     return mark + quotes + closing
 
 
 def _display(text: str, markup: Markup) -> str:
-    table = _HTML_DISPLAY if markup == "html" else _TEXT_DISPLAY
-    for kind, (open_, close) in DISPLAY.items():
-        if open_ in text:
-            text = text.replace(open_, table[kind][0]).replace(close, table[kind][1])
-    return text
+    """Display marks → citeproc-js's divs (HTML), or one line: a margin, a block or an indent
+    is set apart by one space (litbot's text and Markdown; citeproc-js's text output uses
+    newlines and may double the space after a citation number)."""
+    if markup == "html":
+        for kind, (open_, close) in DISPLAY.items():
+            if open_ in text:
+                text = text.replace(open_, _HTML_DISPLAY[kind][0])
+                text = text.replace(close, _HTML_DISPLAY[kind][1])
+        return text
+
+    def apart(m: re.Match[str]) -> str:
+        marks = m.group(2)
+        if DISPLAY["left-margin"][1] in marks:  # one space after the margin; the entry's own
+            return " " + m.group(3)  # leading spaces stay, as in citeproc-js ("[26]  v p")
+        if any(ch in marks for ch in _APART):
+            return " "
+        return " " if m.group(1) or m.group(3) else ""
+
+    return _DISPLAY_RUN.sub(apart, text)
+
+
+_DISPLAY_RUN = re.compile("( *)([\ue008-\ue00f]+)( *)")
+# a left margin ends, a block or an indent starts or ends: a space between
+_APART = {
+    DISPLAY["left-margin"][1],
+    *DISPLAY["block"],
+    *DISPLAY["indent"],
+}
+_LINES = re.compile(r"[\t\r\n]+")
 
 
 def merge_punctuation(text: str) -> str:
@@ -340,8 +450,6 @@ def merge_punctuation(text: str) -> str:
 
     def merge(m: re.Match[str]) -> str:
         pair = m.group(1) + m.group(3)
-        if pair == ".." and (m.start() > 0 and m.string[m.start() - 1] == "."):
-            return m.group(0)  # an ellipsis
         if pair in _PUNCT_MERGE:
             return _PUNCT_MERGE[pair] + m.group(2)
         return m.group(0)

@@ -47,7 +47,9 @@ def split(value: str, variable: str) -> list[Value]:
     if variable == "page":
         text = text.replace("\u2013", "-")
     parts = _JOINERS.split(text)
-    values = [Value(parts[i], parts[i + 1] if i + 1 < len(parts) else "") for i in range(0, len(parts), 2)]
+    values = [
+        Value(parts[i], parts[i + 1] if i + 1 < len(parts) else "") for i in range(0, len(parts), 2)
+    ]
     for v in values:
         if re.fullmatch(r"\s*\\*[-\u2013]+\s*", v.joiner):
             v.joiner = "-"
@@ -56,9 +58,9 @@ def split(value: str, variable: str) -> list[Value]:
 
 def _collapsible(values: list[Value]) -> bool:
     """citeproc-js ``fixNumericAndCount``: the first number decides."""
-    if not values or not _MASTER.match(values[0].text):
+    if not values or not _MASTER.match(values[0].number):
         return False
-    return all(re.match(r"^\s*-?\d", v.text) or _PLAIN.match(v.text) for v in values)
+    return all(re.match(r"^\d", v.number) or _PLAIN.match(v.text) for v in values)
 
 
 def is_plural(value: str, variable: str) -> bool:

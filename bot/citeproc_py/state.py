@@ -47,6 +47,8 @@ class RenderState(threading.local):
     maxvals: list[int] | None = None  # names in each name list (while a citation renders)
     nameset: int = 0
     layout: Any = None  # the cs:layout rendering (macros find it here)
+    substituting: int = 0  # inside cs:substitute
+    substituted: bool = False  # the first cs:names printed a substitute that may repeat
     add_names: bool = False  # the style's disambiguate-add-names / -add-givenname
     add_givenname: bool = False
     evalname: Callable[..., int] | None = None  # the name registry (disambiguation)

@@ -27,15 +27,16 @@ from bot.richtext import (
 )
 
 # citeproc-js CSL.SKIP_WORDS
-SKIP_WORDS = (
-    "about above across afore after against al along alongside amid amidst among amongst anenst "
-    "apropos apud around as aside astride at athwart atop barring before behind below beneath "
-    "beside besides between beyond but by circa despite down during et except for forenenst "
-    "from given in inside into lest like modulo near next notwithstanding of off on onto out "
-    "over per plus pro qua sans since than through thru throughout thruout till to toward "
-    "towards under underneath until unto up upon versus vs. v. vs v via vis-à-vis with within "
-    "without"
-).split() + [
+SKIP_WORDS = [
+    *(
+        "about above across afore after against al along alongside amid amidst among amongst "
+        "anenst apropos apud around as aside astride at athwart atop barring before behind below "
+        "beneath beside besides between beyond but by circa despite down during et except for "
+        "forenenst from given in inside into lest like modulo near next notwithstanding of off "
+        "on onto out over per plus pro qua sans since than through thru throughout thruout till "
+        "to toward towards under underneath until unto up upon versus vs. v. vs v via vis-à-vis "
+        "with within without"
+    ).split(),
     "according to", "ahead of", "apart from", "as for", "as of", "as per", "as regards",
     "aside from", "back to", "because of", "close to", "due to", "except for", "far from",
     "inside of", "instead of", "near to", "next to", "on to", "out from", "out of",
@@ -44,14 +45,15 @@ SKIP_WORDS = (
     "de", "d'", "von", "van", "c", "ca",
 ]  # fmt: skip
 # the same regular expression as citeproc-js (unescaped: "vs." matches "vsx" there too)
-_SKIP = re.compile(
-    r"(?:(?:[?!:]*\s+|-|^)(?:" + "|".join(SKIP_WORDS) + r")(?=[!?:]*\s+|-|$))"
+_SKIP = re.compile(r"(?:(?:[?!:]*\s+|-|^)(?:" + "|".join(SKIP_WORDS) + r")(?=[!?:]*\s+|-|$))")
+_MARK_TAGS = (
+    "".join(ch for pair in (*_MARKS.values(), *STYLE_MARKS.values()) for ch in pair)
+    + "\ue000\ue001\ue002\ue003\ue004"
+    + NOCASE_OPEN
+    + NOCASE_CLOSE
+    + NODECOR_OPEN
+    + NODECOR_CLOSE
 )
-_MARK_TAGS = "".join(
-    ch
-    for pair in (*_MARKS.values(), *STYLE_MARKS.values())
-    for ch in pair
-) + "\ue000\ue001\ue002\ue003\ue004" + NOCASE_OPEN + NOCASE_CLOSE + NODECOR_OPEN + NODECOR_CLOSE
 _TAGS = re.compile(
     "(\u2018|\u2019|\u201c|\u201d| \"| '|\"|'|[-\u2013\u2014/.,;?!:]|\\[|\\]|\\(|\\)"
     '|<span style="font-variant: small-caps;">|<span class="no(?:case|decor)">|</span>'

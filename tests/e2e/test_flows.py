@@ -81,8 +81,23 @@ async def test_paper_cold_defers_then_sends_the_card(litbot, seed_card):
     assert links and all(c["url"].startswith("https://") for c in links)
 
 
-async def test_paper_warm_makes_no_upstream_calls(discord, world, seed_card):
+async def quiet_calls(world, *, still: float = 1.0, limit: float = 20.0):
+    """The upstream call counts once no request has been made for ``still`` seconds: a slow
+    upstream of an earlier test may still be answering a late source's request."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
     before = world.calls.copy()
+    while loop.time() < deadline:
+        await asyncio.sleep(still)
+        now = world.calls.copy()
+        if now == before:
+            break
+        before = now
+    return before
+
+
+async def test_paper_warm_makes_no_upstream_calls(discord, world, seed_card):
+    before = await quiet_calls(world)
     answer = await discord.slash("paper", query=f"https://doi.org/{SEED}", user="bob")
     assert answer.callback_types == [DEFERRED]
     assert answer.message.embed["title"] == SEED_TITLE
@@ -101,7 +116,7 @@ async def test_paper_with_slow_upstreams_defers_in_time_and_delivers(discord, wo
 
 
 async def test_invalid_input_is_a_short_private_message_without_defer(discord, world):
-    before = world.calls.copy()
+    before = await quiet_calls(world)
     answer = await discord.slash("paper", query="https://example.com/not-a-paper")
     assert answer.callback_types == [MESSAGE]
     assert answer.callbacks[0]["data"]["flags"] == EPHEMERAL
@@ -142,7 +157,7 @@ async def test_cite_in_a_dm_privately(discord, seed_card):
 
 
 async def test_cite_unknown_style_is_refused_before_any_lookup(discord, world):
-    before = world.calls.copy()
+    before = await quiet_calls(world)
     answer = await discord.slash("cite", query=SEED, style="vancuver")
     assert answer.callback_types == [MESSAGE]
     content = private_and_short(answer, limit=1000)

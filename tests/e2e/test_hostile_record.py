@@ -111,8 +111,11 @@ async def test_a_crafted_record_renders_inert_through_every_reply(discord):
         # BibTeX: raw, but inside a code block, where nothing renders
         carries = ("<@111111111111111111>",) if style == "bibtex" else (ESCAPED_ROLE,)
         picked = check.step(f"style select {style}", carries=carries)
+        # the record is retracted: a warning line comes first (its notice through the URL policy)
+        warning, _, citation = picked.partition("\n")
+        assert warning.startswith("⚠️ **This work has been retracted**")
         if style == "bibtex":
-            assert picked.startswith("```bibtex\n")
+            assert citation.startswith("```bibtex\n")
 
     dm = await discord.click(card.message, f"lit:dm:{ref}", user="alice")
     check.step("Send to my DMs")
