@@ -783,7 +783,11 @@ def _normalise(chunks: list[tuple[str, Style]], multiline: bool) -> list[Run]:
         out.append((core, style))
         trail = text[len(text.rstrip()) :]
         pending = gap(trail) if trail else ""
-    runs = list(_merge(Run(t, s) for t, s in out))
+    # NFC again on the merged runs: a combining mark may have come in a chunk of its own
+    runs = [
+        Run(unicodedata.normalize("NFC", r.text), r.style)
+        for r in _merge(Run(t, s) for t, s in out)
+    ]
     # 3. spaces just inside brackets and before punctuation ("( PIK3CA )" → "(PIK3CA)")
     runs = _tidy_brackets(runs)
     return runs
