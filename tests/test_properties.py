@@ -191,7 +191,9 @@ def texts(fragments: tuple[str, ...]) -> st.SearchStrategy[str]:
 
 
 ENTITY = re.compile(r"&(#\d+|#x[0-9a-fA-F]+|[a-zA-Z][a-zA-Z0-9]{1,31});")
-KNOWN_TAG = re.compile(r"</?(?:i|b|p|br|sub|sup|scp|jats:p|mml:math|script)\b[^<>]*>", re.I | re.ASCII)  # as HTML: "<İ>" is no tag
+KNOWN_TAG = re.compile(
+    r"</?(?:i|b|p|br|sub|sup|scp|jats:p|mml:math|script)\b[^<>]*>", re.I | re.ASCII
+)  # as HTML: "<İ>" is no tag
 
 
 # --- identifiers --------------------------------------------------------------------------------
