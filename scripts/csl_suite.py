@@ -3,6 +3,7 @@
     .venv/bin/python scripts/csl_suite.py               # pass rates, and what changed
     .venv/bin/python scripts/csl_suite.py --failures    # litbot's failures, with diffs
     .venv/bin/python scripts/csl_suite.py --only name_  # fixtures whose name contains name_
+    .venv/bin/python scripts/csl_suite.py --corrections # the corrections and their sections
 
 The fixtures are ``../shared/data/csl-test-suite/humans`` (see its README): each holds a
 style, CSL-JSON items and citeproc-js's HTML bibliography. litbot formats each one through
@@ -141,12 +142,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--failures", action="store_true", help="print litbot's failures")
     parser.add_argument("--only", action="append", help="fixtures whose name contains this")
+    parser.add_argument(
+        "--corrections", action="store_true", help="list bot.citeproc_py's corrections"
+    )
     parser.add_argument("--unpatched-worker", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.unpatched_worker is not None:
         _unpatched_worker(args.unpatched_worker)
         return
 
+    if args.corrections:
+        from bot.citeproc_py import CORRECTIONS
+
+        for item in CORRECTIONS:
+            print(f"{item.name}\n  CSL 1.0.2 § {item.section}\n  {item.summary}")
+        return
     paths = [p for p in fixtures() if not args.only or any(o in p.name for o in args.only)]
     expected = {p.name: parse(p)["RESULT"] for p in paths}
     ours, theirs = run_litbot(paths), run_unpatched(paths)

@@ -182,7 +182,7 @@ def _memoised_lookups() -> None:
 
 
 @correction(
-    "Rendering Elements › Text; Appendix IV › Rich text (citeproc-js CSL-JSON markup)",
+    "Rendering Elements › Text; rich text in CSL-JSON fields (citeproc-js's markup)",
     "variables are cased on their markup, then read as rich text (<i>, <b>, <sup>, <sub>, "
     "small caps, nocase, nodecor, quotes, apostrophes); strip-periods keeps “e.g”",
 )
@@ -560,7 +560,8 @@ def _after_inverted_name() -> None:
     "Rendering Elements › Names › Name; Name-part Order; Name Particles; "
     "Disambiguation (add-names, add-givenname)",
     "names read as citeproc-js reads CSL-JSON (particles out of given and family names, "
-    "suffixes); citeproc-js's initialisation (“J.-S.”, “Th.”); parts ordered by script; "
+    "suffixes); citeproc-js's initialisation (“Jae-sung” → “J.”, “Th.” kept); parts ordered "
+    "by script; "
     "et-al with use-first 0 and use-last; the names and given-name levels disambiguation "
     "asks for, in citations and in the bibliography",
 )
@@ -932,7 +933,9 @@ def _render_children(children: list[Any], item: Any, delimiter: str) -> Any:
 
 @correction(
     "Sorting",
-    "sort keys without marks, accents folded as localeCompare does (“Pánek” < “Pascal”)",
+    "sort keys as citeproc-js compares them: names without “et al.”, “and” or their label, "
+    "spaces before letters (“Dale” < “Dalebout”), punctuation ignored, accents folded "
+    "(“Pánek” < “Pascal”), numbers by value",
 )
 def _sort_keys() -> None:
     original_keys = model.Key.sort_keys

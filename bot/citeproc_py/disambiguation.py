@@ -76,6 +76,9 @@ def suffix(n: int) -> str:
     return out
 
 
+MAX_ASKS_PER_ITEM = 200
+
+
 class _Dummy:
     """A cite after the item in the citation's history: the item reads as a subsequent cite,
     never as ibid."""
@@ -182,9 +185,29 @@ class _Context:
         self.order = {item.key: i for i, item in enumerate(bib.items)}  # bibliography order
         self.registry: dict[str, AmbigConfig] = {}
         self.maxvals: dict[str, list[int]] = {}
+        self.memo: dict[Any, tuple[str, AmbigConfig, list[int]]] = {}
+        self.asks = 0
+        # CPU bound: beyond this many citation lookups the remaining sets stay as they are
+        self.budget = MAX_ASKS_PER_ITEM * len(self.items) + 10_000
 
     def cite(self, key: str, request: AmbigConfig | None) -> tuple[str, AmbigConfig, list[int]]:
-        """The item's citation as plain text, the settings it rendered with, names per list."""
+        """The item's citation as plain text, the settings it rendered with, names per list.
+
+        Renders are memoised per (item, settings): the ambiguous-set loop asks for the same
+        ones again and again, and a set of n items costs up to n² asks."""
+        self.asks += 1
+        memo = (
+            key,
+            (tuple(request.names), tuple(map(tuple, request.givens)), request.year_suffix,
+             request.disambiguate) if request is not None else None,
+        )  # fmt: skip
+        if memo not in self.memo:
+            text, config, maxvals = self._render(key, request)
+            self.memo[memo] = (text, config, maxvals)
+        text, config, maxvals = self.memo[memo]
+        return text, config.copy(), list(maxvals)
+
+    def _render(self, key: str, request: AmbigConfig | None) -> tuple[str, AmbigConfig, list[int]]:
         item = self.items[key]
         STATE.area, STATE.position = "citation", "subsequent"
         STATE.request = request
@@ -316,14 +339,12 @@ class _Disambiguation:
     # -- the loop -------------------------------------------------------------------------
     def _loop(self) -> None:
         self.init_givens = True
-        guard = 0
         while self.lists:
             self.gnameset = 0
             self.gname = 0
             self.clashes = [1, 0]
             while self.lists and self.lists[0][1]:
-                guard += 1
-                if guard > 10_000:  # citeproc-js can loop forever on odd data; we stop
+                if self.ctx.asks > self.ctx.budget:  # (citeproc-js can even loop forever)
                     return
                 self.listpos = 0
                 if self.base is None:
