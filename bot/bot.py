@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import sys
+from collections.abc import Coroutine
 from typing import Any
 
 import discord
@@ -154,6 +156,30 @@ class LitBot(commands.Bot):
         self.cites = services.cites
         self.bibs = services.bibs
         self.neighbours = services.neighbours
+        self._background: set[asyncio.Task[None]] = set()
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run ``coro`` after the interaction that started it (a card's later edits); it is
+        logged if it fails and cancelled when the bot closes."""
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._finished)
+        return task
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("a background task failed", exc_info=task.exception())
+
+    async def settle(self) -> None:
+        """Wait for the background tasks (tests; before closing)."""
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
+
+    async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await super().close()
 
     def dispatch(self, event_name: str, /, *args: Any, **kwargs: Any) -> None:
         # discord.py's Client.connect() retries a failed connection forever, logging a

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -60,6 +60,12 @@ PARTIAL_TTL_SECONDS = 0.0
 # when the late answer arrives.
 LATE_SOURCES = frozenset({"s2", "arxiv", "ncbi"})
 LATE_GRACE_SECONDS = 1.0
+# The card: one bibliographic source makes it. Once the first has answered, the others (and the
+# late sources whose queue is free) get a short grace — a twentieth of the time the first took, at
+# least CARD_GRACE_MIN — so sources answering together make one card, and a slow one does not
+# hold the card back: its fields arrive in an edit (``PaperService.updates``).
+CARD_GRACE_MIN = 0.005
+CARD_GRACE_FRACTION = 0.05
 # When no core source knows the work, only a late source could: it gets a longer, still fixed
 # wait, so "not found" never waits on Semantic Scholar's queue without a bound.
 LATE_UNKNOWN_SECONDS = 3.0
@@ -96,6 +102,23 @@ class Outcome:
 REF_LIMIT = 80
 
 
+@dataclass(eq=False)
+class Settling:
+    """A card shown before every source answered: what it shows now, and what it will show.
+
+    ``core`` resolves once the core sources (OpenAlex, Crossref, Unpaywall, DataCite) have all
+    answered, the local TL;DR is computed and the work is cached; ``final`` once the late
+    sources (Semantic Scholar, arXiv, NCBI) have too. Both resolve to a ``Work`` (the last one
+    known when a step fails), never to an exception.
+    """
+
+    latest: Work
+    core: asyncio.Future[Work]
+    final: asyncio.Future[Work]
+    aliases: set[str]
+    late: dict[str, asyncio.Future[Outcome]]  # the late sources still answering
+
+
 class PaperService:
     """Looks works up; the only entry point cogs and the CLI use for paper metadata."""
 
@@ -109,6 +132,8 @@ class PaperService:
         late_grace: float = LATE_GRACE_SECONDS,
         late_unknown: float = LATE_UNKNOWN_SECONDS,
         arxiv_unknown: float = ARXIV_UNKNOWN_SECONDS,
+        card_grace: tuple[float, float] = (CARD_GRACE_MIN, CARD_GRACE_FRACTION),
+        cpu: Callable[..., Awaitable[Any]] | None = None,
     ) -> None:
         self.up = upstreams
         self.cache = cache
@@ -120,17 +145,54 @@ class PaperService:
         self.late_grace = late_grace
         self.late_unknown = late_unknown
         self.arxiv_unknown = arxiv_unknown
+        self.card_grace = card_grace
+        # Runs CPU-bound work (the local TL;DR) away from the event loop: ``cpu(fn, *args)``,
+        # a worker process in the composition root (``bot.workers``); inline when not given.
+        self.cpu = cpu
+        self._settling: dict[str, Settling] = {}
+        self._requests: set[asyncio.Future[Outcome]] = set()
 
-    async def lookup(self, ident: Identifier, *, extras: bool = True) -> Work:
+    async def lookup(
+        self, ident: Identifier, *, extras: bool = True, settled: bool = False
+    ) -> Work:
         """The merged work for ``ident``: cached when fresh, else fetched from every source.
 
-        ``extras=False`` (bulk imports) skips the extra sources (Semantic Scholar, limited to
-        one request a second) and caches the result only as a fallback, so the next card
-        lookup asks everyone.
+        By default the work comes as soon as it can make a card: one bibliographic source has
+        answered and the others had a short grace (``CARD_GRACE_*``); what the rest add comes
+        later through ``updates``. ``settled=True`` waits for every core source and the local
+        TL;DR (citations, saved entries, the terminal).
+
+        ``extras=False`` (bulk imports; implies ``settled``) skips the extra sources (Semantic
+        Scholar, limited to one request a second) and caches the result only as a fallback, so
+        the next card lookup asks everyone.
         """
+        settled = settled or not extras
         key = ident.key if extras else f"{ident.key}#core"
-        work = await self._lookups.run(key, lambda: self._lookup(ident, extras))
+        key += "#settled" if settled else ""
+        work = await self._lookups.run(key, lambda: self._lookup(ident, extras, settled))
         return _version_note(ident, work)
+
+    async def updates(self, ident: Identifier, shown: Work) -> AsyncIterator[Work]:
+        """The newer versions of a card showing ``shown`` as its slower sources answer: after
+        the core sources and the local TL;DR, then after the late sources. Nothing when the card
+        was complete."""
+        settling = self._settling.get(_flight_key(shown.doi or "", True))
+        if settling is None:
+            return
+        last = shown
+        for step in (settling.core, settling.final):
+            work = await asyncio.shield(step)
+            if work is not last:  # (the card compares what it renders before editing)
+                last = work
+                yield _version_note(ident, work)
+
+    async def final(self, ident: Identifier) -> Work:
+        """The work once every source has answered, the late ones too (what the card shows
+        after its last edit)."""
+        work = await self.lookup(ident)
+        async for newer in self.updates(ident, work):
+            work = newer
+        return work
 
     async def ref(self, work: Work) -> str:
         """A short handle for ``work`` that fits in a button's custom id (≤ 80 characters).
@@ -141,26 +203,33 @@ class PaperService:
         if work.doi and len(work.doi) <= REF_LIMIT:
             return work.doi.lower()
         digest = hashlib.blake2b(work_key(work).encode(), digest_size=10).hexdigest()
-        await self.cache.add_alias(f"ref:{digest}", work)
+        settling = self._settling.get(_flight_key(work.doi or "", True))
+        if settling is not None and not settling.core.done():
+            settling.aliases.add(f"ref:{digest}")  # written with the work, in one transaction
+        else:
+            await self.cache.add_alias(f"ref:{digest}", work)
         return f"h:{digest}"
 
     async def by_ref(self, ref: str) -> Work:
         """The work behind a handle from ``ref`` (refetched like any lookup when expired)."""
-        if not ref.startswith("h:"):
-            return await self.lookup(parse_identifier(ref))
+        if not ref.startswith("h:"):  # (buttons cite and save: the settled work)
+            return await self.lookup(parse_identifier(ref), settled=True)
         cached = await self.cache.get(f"ref:{ref[2:]}")
         if cached is None:
+            for settling in self._settling.values():  # shown a moment ago, not yet written
+                if f"ref:{ref[2:]}" in settling.aliases:
+                    return settling.latest
             raise NotFound("That card is too old for this button; look the paper up again.")
         if cached.fresh or not cached.work.doi:
             return cached.work
-        return await self.lookup(parse_identifier(cached.work.doi))
+        return await self.lookup(parse_identifier(cached.work.doi), settled=True)
 
-    async def _lookup(self, ident: Identifier, extras: bool = True) -> Work:
+    async def _lookup(self, ident: Identifier, extras: bool, settled: bool) -> Work:
         cached = await self.cache.get(ident.key)
         if cached is not None and cached.fresh:
             return cached.work
         try:
-            work = await self._resolve_and_fetch(ident, extras)
+            return await self._resolve_and_fetch(ident, extras, settled)
         except UpstreamError:
             if cached is None:
                 raise
@@ -171,11 +240,8 @@ class PaperService:
                 stale=True,
                 notes=(*cached.work.notes, f"Sources unreachable; showing the copy cached {when}."),
             )
-        # The fetch stored the work under its DOI; remember this spelling of the query too.
-        await self.cache.add_alias(ident.key, work)
-        return work
 
-    async def _resolve_and_fetch(self, ident: Identifier, extras: bool = True) -> Work:
+    async def _resolve_and_fetch(self, ident: Identifier, extras: bool, settled: bool) -> Work:
         inflight: dict[str, asyncio.Future[Outcome]] = {}
         notes: tuple[str, ...] = ()
         if ident.kind in (IdKind.DOI, IdKind.ARXIV):
@@ -185,10 +251,33 @@ class PaperService:
         else:
             doi, notes = await self._search_title(ident)
         assert doi is not None
-        work = await self._fetches.run(
-            f"doi:{doi}" if extras else f"doi:{doi}#core",
-            lambda: self._fetch_doi(doi, ident, extras, inflight),
-        )
+        flight = _flight_key(doi, extras)
+        settling = self._settling.get(flight)
+        written = self.cache.peek(f"doi:{doi.lower()}") if settling is None else None
+        if settling is not None:  # shown a moment ago, its slower sources still answering
+            for outcome in inflight.values():
+                outcome.cancel()
+            work = settling.latest
+        elif written is not None and written.fresh:  # settled while this lookup read the cache
+            work = written.work
+        else:
+            work = await self._fetches.run(
+                flight, lambda: self._fetch_doi(doi, ident, extras, inflight)
+            )
+            settling = self._settling.get(flight)
+        if settling is not None and not settling.core.done():
+            settling.aliases.add(ident.key)  # cached under this spelling too, in one write
+        else:  # already cached (under another spelling of the query): remember this one
+            await self.cache.add_alias(ident.key, work)
+        if settled and settling is not None:
+            work = await asyncio.shield(settling.core)
+            # The late sources get their grace, unless one is queued (see LATE_SOURCES)
+            queued = any(
+                self.up.get(s).limiter.waiting() for s, t in settling.late.items() if not t.done()
+            )
+            if not settling.final.done() and not queued:
+                done, _ = await asyncio.wait([settling.final], timeout=self.late_grace)
+                work = settling.final.result() if done else work
         if notes:
             work = replace(work, notes=(*work.notes, *notes))
         return work
@@ -202,12 +291,12 @@ class PaperService:
         """
         kind = ident.kind.value  # "pmid" | "pmcid", as both APIs spell it
         flights = {
-            "openalex": asyncio.ensure_future(
+            "openalex": self._request(
                 self._guard(
                     "openalex", openalex.fetch_work(self.up.openalex, f"{kind}:{ident.value}")
                 )
             ),
-            "ncbi": asyncio.ensure_future(
+            "ncbi": self._request(
                 self._guard("ncbi", ncbi.convert(self.up.ncbi, kind, ident.value))
             ),
         }
@@ -275,17 +364,21 @@ class PaperService:
         extras: bool = True,
         inflight: dict[str, asyncio.Future[Outcome]] | None = None,
     ) -> Work:
+        """Ask every source; return the card's work as soon as one bibliographic source has
+        answered (plus a short grace), and settle the rest in the background (``_settle``)."""
         inflight = inflight or {}
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         calls: dict[str, Awaitable[Any]] = {}
         if "openalex" in inflight:
             calls["openalex"] = self._openalex_after(inflight["openalex"], doi)
         else:
-            calls["openalex"] = openalex.fetch_work(self.up.openalex, f"doi:{doi}")
+            calls["openalex"] = openalex.fetch_doi(self.up.openalex, doi)
         if doi.split("/", 1)[0] in datacite.DATACITE_PREFIXES:
             # Crossref and Unpaywall know only Crossref DOIs: ask the registrar instead.
             calls["datacite"] = datacite.fetch_doi(self.up.datacite, doi)
         else:
-            calls["crossref"] = crossref.fetch_work(self.up.crossref, doi)
+            calls["crossref"] = crossref.fetch_doi(self.up.crossref, doi)
             calls["unpaywall"] = unpaywall.fetch_work(self.up.unpaywall, doi)
         arxiv_id = arxiv_id_of_doi(doi)
         if extras:
@@ -294,14 +387,28 @@ class PaperService:
                 calls["arxiv"] = arxiv.fetch(self.up.arxiv, arxiv_id)
             if "ncbi" not in inflight:
                 calls["ncbi"] = ncbi.convert(self.up.ncbi, "doi", doi)
-        tasks = {s: asyncio.ensure_future(self._guard(s, c)) for s, c in calls.items()}
+        tasks = {s: self._request(self._guard(s, c)) for s, c in calls.items()}
         if "ncbi" in inflight:  # the PMID/PMCID lookup asked NCBI already
             tasks["ncbi"] = inflight["ncbi"]
         core = [t for s, t in tasks.items() if s not in LATE_SOURCES]
-        await asyncio.gather(*core)
+        waiting = set(core)
+        while waiting and not any(_knows(t.result()) for t in core if t.done()):
+            _, waiting = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         late = {s: t for s, t in tasks.items() if s in LATE_SOURCES}
-        if late:
-            await self._wait_late(late, known=any(_knows(t.result()) for t in core))
+        if any(_knows(t.result()) for t in core if t.done()):
+            # A queue at a late source means our request waits there too: the card does not
+            # wait for it (its answer still arrives in an edit and refreshes the cache).
+            rest = [
+                t
+                for s, t in tasks.items()
+                if not t.done() and not (s in late and self.up.get(s).limiter.waiting())
+            ]
+            if rest:
+                least, fraction = self.card_grace
+                grace = max(least, fraction * (loop.time() - started))
+                await asyncio.wait(rest, timeout=grace)
+        elif late:
+            await self._wait_late(late)
         pending = {s: t for s, t in tasks.items() if not t.done()}
         outcomes = [t.result() for t in tasks.values() if t.done()]
         records = {o.source: o.record for o in outcomes if o.record is not None}
@@ -326,7 +433,7 @@ class PaperService:
             if any(s not in ID_SOURCES for s in pending):
                 # A late source may still know it: keep asking in the background and cache
                 # its answer, so asking again shows the card.
-                self._spawn(self._complete_late(doi, ident, records, failed, pending))
+                self._spawn(self._complete_late(doi, ident, records, failed, pending, extras))
                 names = ", ".join(
                     SOURCE_LABELS.get(s, s) for s in sorted(pending) if s not in ID_SOURCES
                 )
@@ -344,42 +451,31 @@ class PaperService:
             raise NotFound(f"No source knows {ident}{known_as}. Check the identifier.")
 
         work = self._build(doi, records, failed)
-        if pending:
-            names = " and ".join(SOURCE_LABELS.get(s, s) for s in sorted(pending))
-            verb, its = ("are", "their") if len(pending) > 1 else ("is", "its")
-            work = replace(
-                work,
-                notes=(
-                    *work.notes,
-                    f"{names} {verb} slow; {its} fields will show on the next lookup.",
-                ),
-            )
-        # A late extra source is not a failure: the card is cached as complete, and
-        # _complete_late replaces it when the late answer arrives (so a burst of lookups does not
-        # refetch every source while Semantic Scholar's queue drains).
-        ttl = PARTIAL_TTL_SECONDS if failed or not extras else self.ttl_seconds
-        await self.cache.put(work, [ident.key], ttl_seconds=ttl)
-        if pending:
-            self._spawn(self._complete_late(doi, ident, records, failed, pending))
+        late_pending = {s: t for s, t in pending.items() if s in LATE_SOURCES}
+        settling = Settling(
+            work, loop.create_future(), loop.create_future(), {ident.key}, late_pending
+        )
+        flight = _flight_key(doi, extras)
+        self._settling[flight] = settling
+        self._spawn(self._settle(flight, settling, doi, records, failed, pending, extras))
         return work
 
-    async def _wait_late(self, late: dict[str, asyncio.Future[Outcome]], *, known: bool) -> None:
-        """Give the late sources their time (see ``LATE_SOURCES``)."""
-        if known:
-            # A queue at a late source means our request waits there too: the card does not
-            # wait for it (the late answer still refreshes the cache).
-            free = [t for s, t in late.items() if not self.up.get(s).limiter.waiting()]
-            if free:
-                await asyncio.wait(free, timeout=self.late_grace)
-            return
+    async def _wait_late(self, late: dict[str, asyncio.Future[Outcome]]) -> None:
+        """No core source knows the work: give the late sources their time (``LATE_*``)."""
         await asyncio.wait(late.values(), timeout=self.late_unknown)
         flight = late.get("arxiv")
         answered = any(_knows(t.result()) for t in late.values() if t.done())
         if flight is not None and not flight.done() and not answered:
             await asyncio.wait([flight], timeout=max(0.0, self.arxiv_unknown - self.late_unknown))
 
-    def _build(self, doi: str, records: dict[str, SourceRecord], failed: dict[str, str]) -> Work:
-        now = datetime.now(UTC)
+    def _build(
+        self,
+        doi: str,
+        records: dict[str, SourceRecord],
+        failed: dict[str, str],
+        now: datetime | None = None,
+    ) -> Work:
+        now = now or datetime.now(UTC)
         try:
             work = merge(records, failed=failed, fetched_at=now)
         except Exception as exc:
@@ -396,54 +492,143 @@ class PaperService:
             work = merge(records, failed=failed, fetched_at=now)
         if not work.doi:
             work = replace(work, doi=doi)
-        return self._with_local_tldr(work)
+        return work
+
+    def _request(self, call: Awaitable[Outcome]) -> asyncio.Future[Outcome]:
+        """One source's request for a lookup, as a task ``close()`` can cancel."""
+        task = asyncio.ensure_future(call)
+        self._requests.add(task)
+        task.add_done_callback(self._requests.discard)
+        return task
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coro)
         self._background.add(task)  # keep a reference until it finishes
         task.add_done_callback(self._background.discard)
 
-    async def _complete_late(self, *args: Any) -> None:
-        """When a slow source finally answers, rebuild the card and refresh the cache."""
+    async def _settle(
+        self,
+        flight: str,
+        settling: Settling,
+        doi: str,
+        records: dict[str, SourceRecord],
+        failed: dict[str, str],
+        pending: dict[str, asyncio.Future[Outcome]],
+        extras: bool,
+    ) -> None:
+        """Complete a card shown early: the core sources, the local TL;DR and one cache write;
+        then the late sources and a second write. Nobody awaits this task: it logs, and its
+        futures always resolve."""
         try:
-            await self._complete(*args)
-        except Exception:  # nobody awaits this task: log, never leave it unretrieved
-            log.warning("refreshing a card after a late source failed", exc_info=True)
+            core = {s: t for s, t in pending.items() if s not in LATE_SOURCES}
+            if core:
+                await asyncio.wait(core.values())
+            done = {s: t for s, t in pending.items() if t.done()}
+            records, failed = _with_outcomes(records, failed, done.values())
+            late = {s: t for s, t in pending.items() if not t.done()}
+            work = settling.latest
+            if done:  # (one fetch: the time the card was first shown)
+                work = self._build(doi, records, failed, work.fetched_at)
+            work = await self._with_local_tldr(work)
+            notes = ()
+            if late:
+                names = " and ".join(SOURCE_LABELS.get(s, s) for s in sorted(late))
+                verb, its = ("are", "their") if len(late) > 1 else ("is", "its")
+                notes = (f"{names} {verb} slow; {its} fields will show on the next lookup.",)
+            # A late extra source is not a failure: the card is cached as complete, and the
+            # late answer replaces it (a burst of lookups does not refetch every source while
+            # Semantic Scholar's queue drains).
+            ttl = PARTIAL_TTL_SECONDS if failed or not extras else self.ttl_seconds
+            work = replace(work, notes=(*work.notes, *notes))
+            await self.cache.put(work, settling.aliases, ttl_seconds=ttl)
+            settling.latest = work
+            settling.core.set_result(work)
+            if late:
+                await asyncio.wait(late.values())
+                records, failed = _with_outcomes(records, failed, late.values())
+                work = self._build(doi, records, failed, work.fetched_at)
+                work = await self._with_local_tldr(work)
+                ttl = PARTIAL_TTL_SECONDS if failed else self.ttl_seconds
+                await self.cache.put(work, settling.aliases, ttl_seconds=ttl)
+                settling.latest = work
+        except Exception:
+            log.warning("completing a card after its slower sources failed", exc_info=True)
+        finally:
+            for step in (settling.core, settling.final):
+                if not step.done():
+                    step.set_result(settling.latest)
+            if self._settling.get(flight) is settling:
+                del self._settling[flight]
 
-    async def _complete(
+    async def _complete_late(
         self,
         doi: str,
         ident: Identifier,
         records: dict[str, SourceRecord],
         failed: dict[str, str],
         pending: dict[str, asyncio.Future[Outcome]],
+        extras: bool,
     ) -> None:
-        outcomes = await asyncio.gather(*pending.values())
-        records = {**records, **{o.source: o.record for o in outcomes if o.record}}
-        failed = {**failed, **{o.source: o.error for o in outcomes if o.error}}
-        if not _bibliographic(records):
-            return
-        work = self._build(doi, records, failed)
-        ttl = PARTIAL_TTL_SECONDS if failed else self.ttl_seconds
-        await self.cache.put(work, [ident.key], ttl_seconds=ttl)
+        """Nobody knew the work but a late source may: cache its answer when it comes."""
+        try:
+            await asyncio.wait(pending.values())
+            records, failed = _with_outcomes(records, failed, pending.values())
+            if not _bibliographic(records):
+                return
+            work = await self._with_local_tldr(self._build(doi, records, failed))
+            ttl = PARTIAL_TTL_SECONDS if failed or not extras else self.ttl_seconds
+            await self.cache.put(work, [ident.key], ttl_seconds=ttl)
+        except Exception:  # nobody awaits this task: log, never leave it unretrieved
+            log.warning("refreshing a card after a late source failed", exc_info=True)
 
     async def drain(self) -> None:
         """Wait for background refreshes (tests, shutdown)."""
         while self._background:
             await asyncio.gather(*list(self._background), return_exceptions=True)
 
-    def _with_local_tldr(self, work: Work) -> Work:
+    async def close(self) -> None:
+        """Stop following slow sources (shutdown): their answers would come too late to be
+        written; the cards already shown keep what they show."""
+        tasks = [*self._background, *self._requests]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _with_local_tldr(self, work: Work) -> Work:
         """Semantic Scholar's TL;DR wins; otherwise a local one, labelled as such."""
         if work.tldr or not self.summarise or not work.abstract:
             return work
         try:
-            summary = self.summarise(work.title, work.abstract)
+            if self.cpu is not None:
+                summary = await self.cpu(self.summarise, work.title, work.abstract)
+            else:
+                summary = self.summarise(work.title, work.abstract)
         except Exception:  # an abstract that breaks the summariser costs the TL;DR only
             log.warning("local TL;DR failed", exc_info=True)
             return work
         if not summary:
             return work
         return replace(work, tldr=summary.text, provenance={**work.provenance, "tldr": "local"})
+
+
+def _flight_key(doi: str, extras: bool) -> str:
+    return f"doi:{doi.lower()}" if extras else f"doi:{doi.lower()}#core"
+
+
+def _with_outcomes(
+    records: dict[str, SourceRecord],
+    failed: dict[str, str],
+    tasks: Iterable[asyncio.Future[Outcome]],
+) -> tuple[dict[str, SourceRecord], dict[str, str]]:
+    """``records`` and ``failed`` with the answers of finished ``tasks`` added."""
+    records, failed = dict(records), dict(failed)
+    for task in tasks:
+        outcome = task.result()
+        if outcome.record is not None:
+            records[outcome.source] = outcome.record
+        elif outcome.error:
+            failed[outcome.source] = outcome.error
+    return records, failed
 
 
 def _knows(outcome: Outcome) -> bool:

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.bot import NO_MENTIONS, LitBot
 from bot.identifiers import parse_identifier
-from bot.models import Identifier
+from bot.models import Identifier, Work
+from bot.papers import PaperService
 from bot.ui.cards import card_links, render_card
 from bot.ui.components import card_view
+
+log = logging.getLogger(__name__)
+# How long a card follows its slower sources (Semantic Scholar's queue can be long in a burst).
+CARD_REFRESH_SECONDS = 600.0
 
 
 class IdentifierTransformer(app_commands.Transformer):
@@ -46,11 +54,41 @@ class PaperCog(commands.Cog):
         await interaction.response.defer(thinking=True)
         work = await self.bot.papers.lookup(query)
         ref = await self.bot.papers.ref(work)
-        await interaction.followup.send(
-            embed=render_card(work),
+        embed = render_card(work)
+        message = await interaction.followup.send(
+            embed=embed,
             view=card_view(ref, card_links(work), has_neighbourhood=bool(work.openalex_id)),
             allowed_mentions=NO_MENTIONS,
+            wait=True,
         )
+        self.bot.spawn(refresh_card(self.bot.papers, message, query, work, embed, ref))
+
+
+async def refresh_card(
+    papers: PaperService,
+    message: discord.WebhookMessage,
+    ident: Identifier,
+    work: Work,
+    shown: discord.Embed,
+    ref: str,
+) -> None:
+    """Edit a card shown before all its sources answered, each time what it shows changes
+    (Unpaywall's licence, Crossref's pages, the TL;DR …). Interaction tokens live 15 minutes;
+    the card stops following its sources well before."""
+    seen = shown.to_dict()
+    try:
+        async with asyncio.timeout(CARD_REFRESH_SECONDS):
+            async for newer in papers.updates(ident, work):
+                embed = render_card(newer)
+                if embed.to_dict() == seen:
+                    continue
+                view = card_view(ref, card_links(newer), has_neighbourhood=bool(newer.openalex_id))
+                await message.edit(embed=embed, view=view, allowed_mentions=NO_MENTIONS)
+                seen = embed.to_dict()
+    except TimeoutError:
+        log.info("stopped following the sources of %s", ident)
+    except discord.HTTPException as exc:  # deleted, or the token expired: the card stays
+        log.info("could not update the card for %s: %s", ident, exc)
 
 
 async def setup(bot: LitBot) -> None:

@@ -98,13 +98,8 @@ class RecordingAdapter(AsyncWebhookAdapter):
 
             part = next((p for p in multipart if p.get("name") == "payload_json"), None)
             payload = json.loads(part["value"]) if part else {}
-        path = (
-            route.path.format_map(
-                {k: v for k, v in vars(route).items() if isinstance(v, (str, int))}
-            )
-            if "{" in route.path
-            else route.path
-        )
+        # discord.py's webhook routes keep only the formatted URL for other parameters
+        path = route.url.removeprefix(route.BASE).split("?")[0]
         attached = [(f.filename, f.fp.read()) for f in files or ()]
         self.calls.append(Call(route.method, path, payload, attached))
         if self.log is not None:

@@ -578,7 +578,8 @@ async def test_arxiv_is_late_when_datacite_knows_the_preprint(service):
     service.late_grace = 0.01
     work = await service.lookup(parse_identifier("arXiv:1902.02534"))
     assert "arxiv" not in work.sources and work.provenance["title"] == "datacite"
-    assert any("arXiv is slow" in n for n in work.notes)
+    settled = await service.lookup(parse_identifier("arXiv:1902.02534"), settled=True)
+    assert any("arXiv is slow" in n for n in settled.notes)
     await service.drain()
     again = await service.lookup(parse_identifier("arXiv:1902.02534"))
     assert "arxiv" in again.sources and again.arxiv_version == 2

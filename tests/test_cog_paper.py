@@ -101,3 +101,30 @@ async def test_unexpected_errors_show_a_reference_id(env, caplog):
     assert "reference `" in final["content"] and final["flags"] == EPHEMERAL
     assert "bug" not in final["content"]
     assert any("unhandled error in /paper" in r.message for r in caplog.records)
+
+
+async def test_a_slow_source_arrives_as_an_edit_of_the_card(env):
+    """The card does not wait for a slow Unpaywall: it is sent with what the others said, then
+    edited once Unpaywall's answer changes what it shows; nothing is edited twice."""
+    bot, mock, _ = env
+    mock.latency = {"unpaywall": 0.3}
+    calls = await invoke(bot, slash_payload("paper", query="10.1016/j.addr.2015.01.008"))
+    sent = calls[-1]
+    assert sent.method == "POST" and "/webhooks/" in sent.path
+    assert "unpaywall" not in str(sent.payload["embeds"][0].get("footer"))
+    assert mock.calls["unpaywall"] == 1
+    await bot.settle()
+    edits = [c for c in calls if c.method == "PATCH"]
+    assert len(edits) == 1 and edits[0].path.endswith("/messages/" + edits[0].path.split("/")[-1])
+    edited = edits[0].payload["embeds"][0]
+    assert message_problems(edits[0].payload) == []
+    assert "Unpaywall" in str(edited.get("footer"))
+    assert edits[0].payload["allowed_mentions"] == {"parse": []}
+    assert edits[0].payload["components"]  # the buttons stay
+
+
+async def test_a_card_whose_sources_all_answered_is_not_edited(env):
+    bot, _mock, _ = env
+    calls = await invoke(bot, slash_payload("paper", query="10.1016/j.addr.2015.01.008"))
+    await bot.settle()
+    assert not [c for c in calls if c.method == "PATCH"]

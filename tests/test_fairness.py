@@ -134,7 +134,8 @@ async def test_one_users_burst_does_not_delay_another_servers_card(burst_world):
     await asyncio.sleep(0.5)  # the burst fills every queue
     asked_at = len(mock.log)
     with acting_for("g-other", "u-other"):
-        work = await asyncio.wait_for(service.lookup(Identifier(IdKind.DOI, KNOWN, KNOWN)), 30)
+        ident = Identifier(IdKind.DOI, KNOWN, KNOWN)
+        work = await asyncio.wait_for(service.lookup(ident, settled=True), 30)
     assert work.title and {"crossref", "openalex", "unpaywall"} <= set(work.sources)
     after = mock.log[asked_at:]
     ahead: dict[str, int] = {}

@@ -109,7 +109,8 @@ async def run(world, query: str):
     service, db, client = world
     try:
         try:
-            result = await asyncio.wait_for(service.lookup(parse_identifier(query)), 20)
+            # the card once every source has answered (or failed): what its last edit shows
+            result = await asyncio.wait_for(service.final(parse_identifier(query)), 20)
         except UpstreamError as error:
             result = error
         await asyncio.wait_for(service.drain(), 20)  # late sources end too

@@ -167,7 +167,7 @@ async def test_pmid_pmcid_and_doi_give_both_ids_and_both_links(service, query):
 
 async def test_ncbi_first_and_openalex_is_asked_once(service):
     service.mock.latency = {"openalex": 0.2}
-    work = await service.lookup(parse_identifier("PMC4234579"))
+    work = await service.final(parse_identifier("PMC4234579"))
     assert work.doi == PNAS and "openalex" in work.sources
     assert service.mock.calls["openalex"] == 1 and service.mock.calls["ncbi"] == 1
 
@@ -181,14 +181,14 @@ async def test_openalex_first_and_ncbi_is_asked_once(service):
 
 async def test_openalex_down_ncbi_resolves(service):
     service.mock.fail("openalex", Canned(503, b"down", "text/plain"))
-    work = await service.lookup(parse_identifier("PMC4234579"))
+    work = await service.final(parse_identifier("PMC4234579"))
     assert work.doi == PNAS and "openalex" in work.missing
     assert work.provenance["title"] == "crossref" and work.pmcid == "PMC4234579"
 
 
 async def test_ncbi_down_openalex_resolves(service):
     service.mock.fail("ncbi", Canned(500, b"oops", "text/plain"))
-    work = await service.lookup(parse_identifier("PMC4234579"))
+    work = await service.final(parse_identifier("PMC4234579"))
     assert work.doi == PNAS and "ncbi" in work.missing
     assert work.pmcid == "PMC4234579" and work.provenance["pmcid"] == "openalex"
 

@@ -197,8 +197,9 @@ class MockUpstreams:
         Shared by the in-process transport below and the 127.0.0.1 server in ``tests.fakes``.
         """
         self.calls[source] += 1
-        if self.log is not None:
-            self.log.append(f"upstream {source} {path}")
+        if self.log is not None:  # (a list request names its keys in its filter)
+            listed = f"?filter={(params or {}).get('filter', '')}" if path == "/works" else ""
+            self.log.append(f"upstream {source} {path}{listed}")
         if self.latency.get(source):
             await asyncio.sleep(self.latency[source])
         queue = self.failures.get(source)
@@ -214,6 +215,8 @@ class MockUpstreams:
             return Canned(*fake.answer(dict(params or {}), unknown=outcome == "unknown"))
         if source == "openalex" and path.rstrip("/") == "/works":
             return self._search(dict(params or {}))
+        if source == "crossref" and path.rstrip("/") == "/works":
+            return self._crossref_list(dict(params or {}))
         key = request_key(source, path)
         if outcome == "unknown":
             return not_found(source, key, self.fixtures)
@@ -252,6 +255,18 @@ class MockUpstreams:
         elif kind == "openalex":
             wanted = {f"https://openalex.org/{w}" for w in value.split("|")}
             scored = [((0.0,), d) for d in records if d.get("id") in wanted]
+        elif kind == "doi":  # the batch lookup: each DOI as the single-record route has it
+            if len(value.split("|")) > 100:  # OpenAlex's MAX_IDS_IN_FILTER (apis.md §1.2)
+                message = "Maximum number of values exceeded for doi. Decrease values to 100."
+                return Canned(
+                    400, json.dumps({"error": "Invalid query", "message": message}).encode()
+                )
+            for wanted in dict.fromkeys(
+                d.lower().removeprefix("https://doi.org/") for d in value.split("|")
+            ):
+                canned = self._lookup("openalex", f"doi:{wanted}")
+                if canned.status == 200:
+                    scored.append(((0.0,), json.loads(canned.body)))
         elif kind == "cites":
             target = f"https://openalex.org/{value}"
             scored = [
@@ -276,6 +291,30 @@ class MockUpstreams:
             "groups_count": None,
         }
         return Canned(200, json.dumps({"meta": meta, "results": results, "group_by": []}).encode())
+
+    def _crossref_list(self, params: dict[str, str]) -> Canned:
+        """Crossref ``/works?filter=doi:a,doi:b`` (the same filter repeated is an OR), in the
+        envelope of the recorded list ``crossref/list-sample-5.json``."""
+        filters = [f.partition(":") for f in params.get("filter", "").split(",")]
+        if not filters or any(name != "doi" for name, _, _ in filters):
+            return Canned(
+                400, json.dumps({"status": "failed", "message-type": "validation-failure"}).encode()
+            )
+        items = []
+        for _, _, wanted in filters:
+            canned = self._lookup("crossref", f"doi:{wanted.lower()}")
+            if canned.status == 200:
+                items.append(json.loads(canned.body)["message"])
+        rows = int(params.get("rows") or 20)
+        message = {
+            "facets": {},
+            "total-results": len(items),
+            "items": items[:rows],
+            "items-per-page": rows,
+            "query": {"start-index": 0, "search-terms": None},
+        }
+        envelope = {"status": "ok", "message-type": "work-list", "message-version": "1.0.0"}
+        return Canned(200, json.dumps({**envelope, "message": message}).encode())
 
     async def handler(self, request: httpx.Request) -> httpx.Response:
         source = HOSTS[request.url.host]

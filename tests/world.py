@@ -35,6 +35,9 @@ async def litbot(tmp_path: Path, mock: MockUpstreams, **papers: Any) -> AsyncIte
     try:
         async with mock.client() as client:
             service = PaperService(build_upstreams(settings, client), WorkCache(db), **papers)
-            yield LitBot(settings=settings, papers=service, db=db)
+            try:
+                yield LitBot(settings=settings, papers=service, db=db)
+            finally:
+                await service.drain()  # cards settle (and are cached) in the background
     finally:
         await db.close()

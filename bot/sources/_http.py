@@ -33,7 +33,7 @@ import re
 import time
 import zlib
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
 
@@ -261,6 +261,8 @@ class Upstream:
     sleep: Sleep = asyncio.sleep
     max_bytes: int = MAX_BODY_BYTES
     max_depth: int = MAX_JSON_DEPTH
+    # Request batchers by kind (``bot.sources.batching``), created on first use.
+    batchers: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def url(self, path: str) -> str:
         return self.base_url.rstrip("/") + path
@@ -297,14 +299,18 @@ class Upstream:
         raise _Unusable(f"more than {MAX_REDIRECTS} redirects")
 
     async def _request(
-        self, path: str, params: Mapping[str, str] | None
+        self, path: str, params: Mapping[str, str] | None, *, acquired: bool = False
     ) -> tuple[httpx.Response, bytes] | None:
+        """``acquired``: the caller already holds a limiter slot for the first attempt (a
+        batch, see ``bot.sources.batching``); it is released here like any other."""
         merged = {**(self.params or {}), **(params or {})}
         attempt = 0
         started = time.monotonic()
         budget = 2 * self.timeout
         while True:
-            await self.limiter.acquire()
+            if not acquired:
+                await self.limiter.acquire()
+            acquired = False
             status: int | None = None
             wait: float | None = None
             retry = True
@@ -371,9 +377,11 @@ class Upstream:
         log.warning("%s: unexpected response shape for %s", self.name, path)
         return SourceError(self.name, "unexpected response")
 
-    async def get_json(self, path: str, params: Mapping[str, str] | None = None) -> Any | None:
+    async def get_json(
+        self, path: str, params: Mapping[str, str] | None = None, *, acquired: bool = False
+    ) -> Any | None:
         """GET ``path`` and decode JSON; ``None`` on 404; ``SourceError`` on anything unusable."""
-        answer = await self._request(path, params)
+        answer = await self._request(path, params, acquired=acquired)
         if answer is None:
             return None
         try:

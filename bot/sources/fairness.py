@@ -97,8 +97,14 @@ class FairLimiter:
         self._updated = now
 
     def waiting(self) -> int:
+        """Requests waiting for a turn (not those that gave up while waiting)."""
         return sum(
-            len(q) for level in self._queues for users in level.values() for q in users.values()
+            1
+            for level in self._queues
+            for users in level.values()
+            for queue in users.values()
+            for future in queue
+            if not future.done()
         )
 
     def _grant(self, requester: Requester) -> None:
@@ -172,9 +178,14 @@ class FairLimiter:
             await future
         except asyncio.CancelledError:
             if future.done() and not future.cancelled():
-                self.release()  # granted, but the caller went away before using it
+                # granted, but the caller went away before using it: slot and token back
+                self.release(refund=True)
             raise
 
-    def release(self) -> None:
+    def release(self, *, refund: bool = False) -> None:
+        """Free the slot; ``refund`` gives the token back too (the request was never sent,
+        e.g. a batched key another request carried)."""
         self.active -= 1
+        if refund:
+            self.tokens = min(self.capacity, self.tokens + 1)
         self._pump()

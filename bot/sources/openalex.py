@@ -12,7 +12,8 @@ from typing import Any
 
 from bot.models import Location, SourceRecord
 from bot.sources import _common as c
-from bot.sources._http import Upstream
+from bot.sources._http import SourceError, Upstream
+from bot.sources.batching import Batcher, batchable_doi, batcher
 from bot.text import clean_abstract, rebuild_inverted_index, rich_title
 
 NAME = "openalex"
@@ -166,18 +167,64 @@ def _parse_list(up: Upstream, data: dict[str, Any]) -> list[SourceRecord]:
         raise up.unexpected("/works") from exc
 
 
-async def fetch_work(up: Upstream, key: str) -> SourceRecord | None:
+async def fetch_work(up: Upstream, key: str, *, acquired: bool = False) -> SourceRecord | None:
     """``key`` is ``doi:10.…``, ``pmid:123`` or ``pmcid:PMC123``; ``None`` when unknown."""
     scheme, _, value = key.partition(":")
     # DOIs as full doi.org URLs: the form OpenAlex documents first and the one every recorded
     # request used, so a server replaying those recordings answers it too.
     ident = f"https://doi.org/{c.quote_doi(value)}" if scheme == "doi" else f"{scheme}:{value}"
-    data = await up.get_json(f"/works/{ident}")
+    data = await up.get_json(f"/works/{ident}", acquired=acquired)
     if data is None:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("id"), str):
         raise up.unexpected("/works/…")
     return parse_work(data)
+
+
+async def fetch_doi(up: Upstream, doi: str) -> SourceRecord | None:
+    """The work with this DOI; lookups waiting for OpenAlex's turn share one
+    ``filter=doi:a|b|…`` request (``bot.sources.batching``)."""
+    lookups = batcher(
+        up,
+        "doi",
+        lambda: Batcher(
+            up,
+            lambda d: fetch_work(up, f"doi:{d}", acquired=True),
+            lambda dois: _fetch_dois(up, dois),
+            max_size=MAX_OR_VALUES,
+            batchable=batchable_doi,
+        ),
+    )
+    return await lookups.get(doi.lower())
+
+
+async def _fetch_dois(
+    up: Upstream, dois: Sequence[str]
+) -> dict[str, SourceRecord | SourceError | None]:
+    """Many DOIs in one list request; a DOI missing from the answer is unknown to OpenAlex."""
+    params = {"filter": "doi:" + "|".join(dois), "per-page": str(len(dois))}
+    data = await up.get_json("/works", params, acquired=True)
+    if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+        raise up.unexpected("/works")
+    wanted = set(dois)
+    found: dict[str, SourceRecord | SourceError | None] = {}
+    truncated: list[str] = []
+    for item in data["results"]:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            continue
+        doi = (c.bare_doi(item.get("doi")) or "").lower()
+        if doi not in wanted or doi in found:
+            continue
+        if item.get("is_authors_truncated") is True:
+            truncated.append(doi)  # lists cut authorships at 100; the single record has all
+            continue
+        try:
+            found[doi] = parse_work(item)
+        except Exception:  # one hostile record is OpenAlex's failure for that DOI only
+            found[doi] = up.unexpected("/works")
+    for doi in truncated:
+        found[doi] = await fetch_work(up, f"doi:{doi}")
+    return found
 
 
 async def list_works(

@@ -41,6 +41,11 @@ class WorkCache:
     def _remember(self, alias: str, work: Work, expires_at: float) -> None:
         self._memory.put(alias, (work, expires_at))
 
+    def peek(self, alias: str) -> CachedWork | None:
+        """The cached work if it is in memory (no I/O): a work written a moment ago is."""
+        hit = self._memory.get(alias)
+        return None if hit is None else CachedWork(hit[0], fresh=hit[1] > self.clock())
+
     async def get(self, alias: str) -> CachedWork | None:
         """The cached work for an identifier key, fresh or expired; ``None`` if never cached."""
         hit = self._memory.get(alias)

@@ -5,6 +5,7 @@ One aiohttp server answers for every upstream under its own prefix, so each
 
     python -m tests.fakes.upstreams --port 8765                # serve until Ctrl-C
     python -m tests.fakes.upstreams --port 8765 --print-env    # the settings, then exit
+    python -m tests.fakes.upstreams --port 0 --latency 0.1     # any free port, 100 ms a request
 
 Routes mirror the real APIs (``/openalex/works/doi:10.…``, ``/crossref/works/10.…``,
 ``/unpaywall/v2/10.…``, ``/s2/graph/v1/paper/DOI:10.…``, ``/datacite/dois/10.…``,
@@ -41,7 +42,7 @@ SETTING = {
 }
 ROUTES = {
     "openalex": ("/works",),
-    "crossref": ("/works/",),
+    "crossref": ("/works",),  # a DOI, or a list (filter=doi:a,doi:b)
     "unpaywall": ("/v2/",),
     "s2": ("/graph/v1/paper/",),
     "datacite": ("/dois/",),
@@ -100,8 +101,13 @@ class UpstreamServer:
             headers=outcome.headers,
         )
 
+    async def _calls(self, request: web.Request) -> web.Response:
+        """The requests each source received so far (benchmarks in another process)."""
+        return web.json_response(dict(self.world.calls))
+
     def app(self) -> web.Application:
         app = web.Application()
+        app.router.add_route("GET", "/_calls", self._calls)
         app.router.add_route("GET", "/{source}/{tail:.*}", self._handle)
         app.router.add_route("*", "/{tail:.*}", self._unmodelled)
         return app
@@ -134,8 +140,10 @@ class UpstreamServer:
         await self.stop()
 
 
-async def _serve(port: int) -> None:
-    server = await UpstreamServer(port=port).start()
+async def _serve(port: int, latency: float = 0.0) -> None:
+    world = MockUpstreams(FIXTURES)
+    world.latency = dict.fromkeys(SOURCES, latency)
+    server = await UpstreamServer(world, port=port).start()
     for key, value in server.env.items():
         print(f"{key}={value}", flush=True)
     print(f"# replaying {FIXTURES} on {server.base}; Ctrl-C stops", flush=True)
@@ -154,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--print-env", action="store_true", help="print the LITBOT_*_URL settings and exit"
     )
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="seconds each request waits (benchmarks)"
+    )
     args = parser.parse_args(argv)
     if args.print_env:
         for key, value in environment(f"http://127.0.0.1:{args.port}").items():
@@ -161,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     logging.basicConfig(level=logging.INFO)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args.port))
+        asyncio.run(_serve(args.port, args.latency))
     return 0
 
 

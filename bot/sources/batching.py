@@ -1,0 +1,169 @@
+"""Requests for single keys that wait for their upstream's turn travel together.
+
+OpenAlex (``filter=doi:a|b|…``) and Crossref (``filter=doi:a,doi:b,…``) answer many DOIs in
+one list request. A ``Batcher`` turns that into free throughput without adding latency:
+
+* a lookup asks its upstream's ``FairLimiter`` for a turn, in its own requester's queue, so
+  fairness between servers and users is unchanged;
+* when the turn comes, the request carries its own key and every other key still waiting
+  (up to ``max_size``, oldest first): alone when the upstream is idle (the single-record route,
+  as before), fifty at a time in a burst;
+* a lookup whose key another request carried gives its turn back unused (and its token, see
+  ``FairLimiter.release(refund=True)``), so the rate budget counts requests, not keys.
+
+The request runs in a task of its own: a caller that goes away (a cancelled interaction) never
+leaves the keys it carried without an answer. A failed batch fails each of its keys, as their
+own requests would have.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+from bot.sources._http import Upstream
+
+log = logging.getLogger(__name__)
+V = TypeVar("V")
+
+FetchOne = Callable[[str], Awaitable[Any]]
+FetchMany = Callable[[Sequence[str]], Awaitable[dict[str, Any]]]
+
+
+class _Entry:
+    __slots__ = ("future", "key")
+
+    def __init__(self, key: str, future: asyncio.Future[Any]) -> None:
+        self.key = key
+        self.future = future
+
+
+def _consume(future: asyncio.Future[Any]) -> None:
+    """Nobody may be left to read a carried key's failure: mark it read."""
+    if not future.cancelled():
+        future.exception()
+
+
+class Batcher(Generic[V]):
+    """Single-key lookups on ``up`` that share requests while they wait (module docstring).
+
+    ``fetch_one(key)`` and ``fetch_many(keys)`` send one request holding a limiter slot the
+    batcher already acquired (they pass ``acquired=True`` to the upstream); ``fetch_many``
+    answers ``{key: value}``, keys it lacks being unknown (``None``), an exception as a value
+    failing that key alone. Keys for which
+    ``batchable(key)`` is false always go alone.
+    """
+
+    def __init__(
+        self,
+        up: Upstream,
+        fetch_one: FetchOne,
+        fetch_many: FetchMany,
+        *,
+        max_size: int,
+        batchable: Callable[[str], bool] = lambda key: True,
+    ) -> None:
+        self.up = up
+        self.fetch_one = fetch_one
+        self.fetch_many = fetch_many
+        self.max_size = max_size
+        self.batchable = batchable
+        self._waiting: OrderedDict[int, _Entry] = OrderedDict()
+        self._sending: set[asyncio.Future[None]] = set()
+        self.requests = 0  # sent, for tests and benchmarks
+        self.returned = 0  # turns given back unused (their key travelled with another)
+
+    async def get(self, key: str) -> V | None:
+        loop = asyncio.get_running_loop()
+        entry = _Entry(key, loop.create_future())
+        entry.future.add_done_callback(_consume)
+        limiter = self.up.limiter
+        turn = asyncio.ensure_future(limiter.acquire())
+        self._waiting[id(entry)] = entry
+        try:
+            await asyncio.wait({turn, entry.future}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            self._waiting.pop(id(entry), None)
+            self._give_back(turn)
+            raise
+        if turn.done() and not turn.cancelled() and turn.exception() is None:
+            if self._waiting.pop(id(entry), None) is not None:
+                self._send(self._take(entry))
+            else:  # another request carried this key: the turn was not needed
+                self.returned += 1
+                limiter.release(refund=True)
+        else:
+            self._give_back(turn)
+        return await asyncio.shield(entry.future)
+
+    def _give_back(self, turn: asyncio.Future[None]) -> None:
+        if not turn.done():
+            turn.cancel()  # FairLimiter.acquire releases a slot granted as it is cancelled
+        elif not turn.cancelled() and turn.exception() is None:
+            self.returned += 1
+            self.up.limiter.release(refund=True)
+
+    def _take(self, first: _Entry) -> list[_Entry]:
+        """``first`` and the oldest waiting keys that can share its request."""
+        batch = [first]
+        if not self.batchable(first.key):
+            return batch
+        for ident, entry in list(self._waiting.items()):
+            if len(batch) >= self.max_size:
+                break
+            if self.batchable(entry.key):
+                del self._waiting[ident]
+                batch.append(entry)
+        return batch
+
+    def _send(self, batch: list[_Entry]) -> None:
+        task = asyncio.ensure_future(self._request(batch))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _request(self, batch: list[_Entry]) -> None:
+        self.requests += 1
+        keys = list(dict.fromkeys(e.key for e in batch))
+        try:
+            if len(keys) == 1:
+                answers = {keys[0]: await self.fetch_one(keys[0])}
+            else:
+                answers = await self.fetch_many(keys)
+        except Exception as exc:  # each key fails as its own request would have
+            for entry in batch:
+                if not entry.future.done():
+                    entry.future.set_exception(exc)
+            return
+        except BaseException:  # cancelled (shutdown): the keys' callers are cancelled too
+            for entry in batch:
+                entry.future.cancel()
+            raise
+        for entry in batch:
+            if entry.future.done():
+                continue
+            answer = answers.get(entry.key)
+            if isinstance(answer, Exception):  # that key's own failure (a hostile record)
+                entry.future.set_exception(answer)
+            else:
+                entry.future.set_result(answer)
+
+
+# DOIs whose characters no list filter syntax reads (OpenAlex splits on ``|`` and ``,``,
+# Crossref on ``,``; ``:`` and ``;`` appear in SICI DOIs): anything else is asked alone.
+_PLAIN_DOI = re.compile(r"10\.\d{4,9}/[-._()/A-Za-z0-9]+\Z")
+
+
+def batchable_doi(doi: str) -> bool:
+    return bool(_PLAIN_DOI.match(doi))
+
+
+def batcher(up: Upstream, kind: str, make: Callable[[], Batcher[Any]]) -> Batcher[Any]:
+    """The upstream's batcher for ``kind``, made on first use."""
+    found = up.batchers.get(kind)
+    if found is None:
+        found = up.batchers[kind] = make()
+    return found
