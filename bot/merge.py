@@ -36,7 +36,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from bot.licences import arxiv_id_of_doi, choose_access
-from bot.models import Author, SourceRecord, Work
+from bot.models import Author, SourceRecord, Update, Work
 from bot.names import fold, is_cjk
 
 # Fields whose text may carry styling (italic species, superscripts): see bot/richtext.py.
@@ -75,7 +75,8 @@ PRECEDENCE: dict[str, tuple[str, ...]] = {
     "arxiv_version": ARXIV_FIELDS,
     "arxiv_category": ARXIV_FIELDS,
     "updated": ARXIV_FIELDS,
-    "published_doi": ARXIV_FIELDS,
+    "published_doi": ("arxiv", "crossref"),  # arXiv's <arxiv:doi>, Crossref is-preprint-of
+    "preprints": ("crossref",),
     "journal_ref": ARXIV_FIELDS,
     "references_count": ("openalex", "crossref"),
     "referenced": ("openalex",),
@@ -101,6 +102,8 @@ SOURCE_LABELS = {
     "cache": "cache",
     "local": "generated locally",
     "import": "imported file",
+    "retraction-watch": "Retraction Watch (via Crossref)",
+    "publisher": "the publisher",
 }
 
 
@@ -260,10 +263,17 @@ def merge(
         )
         notes += name_notes
 
-    retracted_by = next((s for s, r in records.items() if r.retracted), None)
+    updates = merge_updates(records)
+    retracted_by = next(
+        (s for s, r in records.items() if r.retracted or any(u.retracting for u in r.updates)),
+        None,
+    )
     notice = next((r.retraction_notice for r in records.values() if r.retraction_notice), None)
+    notice = notice or next((u.notice for u in updates if u.retracting and u.notice), None)
     if retracted_by:
         provenance["retracted"] = retracted_by
+    if updates:
+        provenance["updates"] = ", ".join(dict.fromkeys(u.source for u in updates))
 
     doi = values.get("doi")
     locations = tuple(
@@ -308,6 +318,7 @@ def merge(
         isbn=tuple(values.pop("isbn", ()) or ()),
         retracted=retracted_by is not None,
         retraction_notice=notice,
+        updates=updates,
         access=access,
         locations=unique,
         provenance=provenance,
@@ -317,3 +328,17 @@ def merge(
         notes=tuple(notes),
         **{k: v for k, v in values.items() if k != "doi"},
     )
+
+
+def merge_updates(records: dict[str, SourceRecord]) -> tuple[Update, ...]:
+    """Every source's notices, once each, oldest first. A notice with a DOI stands for the
+    same event said without one (OpenAlex's bare "retracted" after Crossref's notice)."""
+    found: dict[str, Update] = {}
+    for source in ("crossref", "datacite", "arxiv", "openalex", "s2", "unpaywall", "ncbi"):
+        for update in records[source].updates if source in records else ():
+            found.setdefault(update.key, update)
+    with_notice = {u.kind for u in found.values() if u.notice}
+    kept = [u for u in found.values() if u.notice or u.kind not in with_notice]
+    if any(u.retracting and u.notice for u in kept):  # OpenAlex's bare flag adds nothing then
+        kept = [u for u in kept if u.notice or not u.retracting]
+    return tuple(sorted(kept, key=lambda u: u.date or ""))

@@ -25,7 +25,7 @@ class IdKind(StrEnum):
 ARXIV_DOI_PREFIX = "10.48550/arxiv."
 # The version of what ``Work.to_dict`` writes; cached works of another version are refetched
 # (2: titles and abstracts as rich text, placeholders dropped, years from publication dates).
-WORK_SCHEMA = 2
+WORK_SCHEMA = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,12 +173,56 @@ class SourceRecord:
     updated: str | None = None  # ISO date of the latest version (preprints)
     published_doi: str | None = None  # a preprint's published version (arXiv's <arxiv:doi>)
     journal_ref: str | None = None  # where the authors say it was published
+    preprints: tuple[str, ...] = ()  # DOIs of this work's preprints (Crossref has-preprint)
+    updates: tuple[Update, ...] = ()  # retractions, corrections … (see Update)
     references_count: int | None = None
     referenced: tuple[str, ...] = ()  # OpenAlex ids (W…) of the works it cites
     related: tuple[str, ...] = ()  # OpenAlex ids of related works
     # The rich text of styled fields (title, abstract) in RichText's stored form; the plain
     # field above is its ``linear()`` rendering. Absent when the source's text has no styling.
     markup: dict[str, str] = field(default_factory=dict)
+
+
+# What a notice can say about a work (Crossref's update types, apis.md §2.4, and the same
+# events from OpenAlex and arXiv), with the words litbot shows. A retraction-like update means
+# the work should not be cited.
+UPDATE_KINDS = {
+    "retraction": "Retraction",
+    "partial_retraction": "Partial retraction",
+    "withdrawal": "Withdrawal",
+    "removal": "Removal",
+    "expression_of_concern": "Expression of concern",
+    "correction": "Correction",
+    "erratum": "Erratum",
+    "corrigendum": "Corrigendum",
+    "addendum": "Addendum",
+    "clarification": "Clarification",
+}
+RETRACTING = frozenset({"retraction", "partial_retraction", "withdrawal", "removal"})
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """One notice about a work: what happened, its DOI and date, and who says so."""
+
+    kind: str  # a key of UPDATE_KINDS
+    notice: str | None = None  # the notice's DOI
+    date: str | None = None  # ISO date (YYYY, YYYY-MM or YYYY-MM-DD)
+    source: str = ""  # "crossref", "retraction-watch" (via Crossref), "openalex", "arxiv"
+    label: str | None = None  # the publisher's own label ("Retraction Note")
+
+    @property
+    def retracting(self) -> bool:
+        return self.kind in RETRACTING
+
+    @property
+    def words(self) -> str:
+        return UPDATE_KINDS.get(self.kind, self.kind.replace("_", " ").capitalize())
+
+    @property
+    def key(self) -> str:
+        """Identifies the event across sources and fetches (alerts are sent once per key)."""
+        return f"{self.kind}:{(self.notice or '').lower()}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +265,8 @@ class Work:
     updated: str | None = None
     published_doi: str | None = None  # shown as "Published as doi:…"
     journal_ref: str | None = None
+    preprints: tuple[str, ...] = ()  # DOIs of its preprints
+    updates: tuple[Update, ...] = ()  # notices about it, oldest first
     references_count: int | None = None
     referenced: tuple[str, ...] = ()  # OpenAlex ids of the works it cites
     related: tuple[str, ...] = ()  # OpenAlex ids of related works
@@ -265,6 +311,8 @@ class Work:
         ]
         for key in ("issn", "isbn", "sources", "missing", "notes", "referenced", "related"):
             data[key] = list(data[key])
+        data["preprints"] = list(self.preprints)
+        data["updates"] = [asdict(u) for u in self.updates]
         return data
 
     @classmethod
@@ -283,6 +331,8 @@ class Work:
         )
         for key in ("issn", "isbn", "sources", "missing", "notes", "referenced", "related"):
             values[key] = tuple(data.get(key) or ())
+        values["preprints"] = tuple(data.get("preprints") or ())
+        values["updates"] = tuple(Update(**u) for u in data.get("updates") or ())
         values["provenance"] = dict(data.get("provenance") or {})
         values["markup"] = {
             str(k): str(v) for k, v in (data.get("markup") or {}).items() if isinstance(v, str)

@@ -279,6 +279,7 @@ def test_invalid_input_is_refused_before_any_lookup():
 
 
 async def test_a_slow_extra_source_does_not_hold_the_card(world):
+    world.service.late_grace = 0.01  # what a settled lookup (the terminal, /cite) gives it
     world.mock.latency = {"s2": 0.3}
     work = await world.service.lookup(doi("10.1016/j.addr.2015.01.008"))
     assert "s2" not in work.sources and not work.missing

@@ -32,7 +32,7 @@ from xml.parsers import expat
 from pylatexenc.latex2text import LatexNodes2Text
 
 from bot.licences import ARXIV_DOI_PREFIX, arxiv_copy
-from bot.models import SourceRecord
+from bot.models import SourceRecord, Update
 from bot.sources import _common as c
 from bot.sources._http import SourceError, Upstream
 from bot.text import clean_abstract, clean_text
@@ -42,6 +42,11 @@ log = logging.getLogger(__name__)
 NAME = "arxiv"
 PATH = "/api/query"
 ATOM = "{http://www.w3.org/2005/Atom}"
+WITHDRAWN = re.compile(
+    r"(?:^|[.;]\s*)(?:this \w+ (?:has been|is|was) )?withdrawn\b"
+    r"|\bwithdrawn by (?:the )?authors?\b",
+    re.IGNORECASE,
+)
 ARXIV = "{http://arxiv.org/schemas/atom}"
 OPENSEARCH = "{http://a9.com/-/spec/opensearch/1.1/}"
 
@@ -232,6 +237,10 @@ def parse_entry(entry: ET.Element) -> SourceRecord | None:
     _, updated = _date(_text(entry.find(f"{ATOM}updated")))
     primary = entry.find(f"{ARXIV}primary_category")
     category = (primary.get("term") or "").strip() if primary is not None else ""
+    comment = _text(entry.find(f"{ARXIV}comment")) or ""
+    # A withdrawn paper's last version says so in its comment ("This paper has been withdrawn
+    # by the author(s)"; arXiv's help on withdrawals); its date is that version's.
+    withdrawn = WITHDRAWN.search(comment) is not None
     doi_text = _text(entry.find(f"{ARXIV}doi")) or ""
     # arXiv lets authors give several DOIs, separated by spaces; the first is the article's.
     published_doi = c.bare_doi(doi_text.split()[0]) if doi_text else None
@@ -255,6 +264,7 @@ def parse_entry(entry: ET.Element) -> SourceRecord | None:
         arxiv_category=clean_text(category) if category else None,
         published_doi=published_doi,
         journal_ref=clean_text(_text(entry.find(f"{ARXIV}journal_ref"))),
+        updates=(Update("withdrawal", date=updated, source=NAME),) if withdrawn else (),
     )
 
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.licences import normalise_licence
-from bot.models import LicenceStatement, SourceRecord
+from bot.models import UPDATE_KINDS, LicenceStatement, SourceRecord, Update
 from bot.richtext import RichText
 from bot.sources import _common as c
 from bot.sources._http import SourceError, Upstream
@@ -107,6 +107,51 @@ def _retraction(message: dict[str, Any]) -> tuple[bool | None, str | None]:
     return None, None
 
 
+def _updates(message: dict[str, Any], doi: str | None) -> tuple[Update, ...]:
+    """The notices ``updated-by`` lists on the original record, oldest first: each with its
+    type, the notice's DOI and date, and who asserts it (the publisher, or Retraction Watch
+    since Crossref merged its database). ``new_version`` entries (PLOS lists the record itself)
+    and types litbot does not know are left out."""
+    found: dict[str, Update] = {}
+    for item in c.items(message.get("updated-by")):
+        if not isinstance(item, dict):
+            continue
+        kind = str(item.get("type") or "").strip().lower().replace("-", "_").replace(" ", "_")
+        if kind not in UPDATE_KINDS:
+            continue
+        notice = c.bare_doi(item.get("DOI"))
+        if notice and doi and notice.lower() == doi.lower():
+            continue
+        _, date = c.date_parts(item.get("updated"))
+        source = c.as_str(item.get("source")) or "publisher"
+        update = Update(
+            kind=kind,
+            notice=notice,
+            date=date,
+            source="retraction-watch" if source.lower() == "retraction-watch" else "crossref",
+            label=c.as_str(item.get("label")),
+        )
+        found.setdefault(update.key, update)  # Retraction Watch and the publisher may both say
+    return tuple(sorted(found.values(), key=lambda u: u.date or ""))
+
+
+def _relations(message: dict[str, Any]) -> tuple[str | None, tuple[str, ...]]:
+    """``relation``: the version of record this preprint became (``is-preprint-of``) and this
+    work's preprints (``has-preprint``), DOIs only."""
+    relation = message.get("relation") if isinstance(message.get("relation"), dict) else {}
+
+    def dois(name: str) -> list[str]:
+        out = []
+        for item in c.items(relation.get(name)):
+            if isinstance(item, dict) and str(item.get("id-type") or "").lower() == "doi":
+                if found := c.bare_doi(item.get("id")):
+                    out.append(found)
+        return list(dict.fromkeys(out))
+
+    published = dois("is-preprint-of")
+    return (published[0] if published else None), tuple(dois("has-preprint"))
+
+
 def parse_work(data: dict[str, Any]) -> SourceRecord:
     """A Crossref ``/works/{doi}`` body (envelope or bare message) → ``SourceRecord``."""
     message = data.get("message") if isinstance(data.get("message"), dict) else data
@@ -144,6 +189,8 @@ def parse_work(data: dict[str, Any]) -> SourceRecord:
             )
         )
     retracted, notice = _retraction(message)
+    doi = c.bare_doi(message.get("DOI"))
+    published_doi, preprints = _relations(message)
     pages = c.as_str(message.get("page")) or c.as_str(message.get("article-number"))
     resource = message.get("resource") if isinstance(message.get("resource"), dict) else {}
     primary = resource.get("primary") if isinstance(resource.get("primary"), dict) else {}
@@ -151,7 +198,7 @@ def parse_work(data: dict[str, Any]) -> SourceRecord:
     abstract = rich_abstract(message.get("abstract"))
     return SourceRecord(
         source=NAME,
-        doi=c.bare_doi(message.get("DOI")),
+        doi=doi,
         title=title.linear() if title else None,
         authors=tuple(authors),
         year=year,
@@ -173,6 +220,9 @@ def parse_work(data: dict[str, Any]) -> SourceRecord:
         markup=c.markup(title=title, abstract=abstract),
         retracted=retracted,
         retraction_notice=notice,
+        updates=_updates(message, doi),
+        published_doi=published_doi,
+        preprints=preprints,
         licences=_licences(message),
         # The references the publisher deposited: 0 means none were deposited, not none cited.
         references_count=c.count(message.get("references-count"), zero_is_unknown=True),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot.models import Location, SourceRecord
+from bot.models import Location, SourceRecord, Update
 from bot.sources import _common as c
 from bot.sources._http import SourceError, Upstream
 from bot.sources.batching import Batcher, batchable_doi, batcher
@@ -131,6 +131,8 @@ def parse_work(data: dict[str, Any]) -> SourceRecord:
         cited_by_count=c.count(data.get("cited_by_count")),
         abstract=clean_abstract(rebuild_inverted_index(data.get("abstract_inverted_index"))),
         retracted=data.get("is_retracted") if isinstance(data.get("is_retracted"), bool) else None,
+        # OpenAlex says so without the notice (it reads Retraction Watch and Crossref too)
+        updates=(Update("retraction", source=NAME),) if data.get("is_retracted") is True else (),
         oa_status=c.as_str(oa.get("oa_status")),
         locations=locations,
         best_location=_location(data.get("best_oa_location")),
