@@ -172,6 +172,16 @@ class PaperService:
         work = await self._lookups.run(key, lambda: self._lookup(ident, extras, settled))
         return _version_note(ident, work)
 
+    def peek(self, ident: Identifier) -> Work | None:
+        """The work for ``ident`` if it is fresh in memory (no I/O, no upstream request): a card
+        that can be answered at once, without deferring the interaction first."""
+        cached = self.cache.peek(ident.key)
+        if cached is None or not cached.fresh:
+            return None
+        if _flight_key(cached.work.doi or "", True) in self._settling:
+            return None  # still settling: the card should follow its late sources
+        return _version_note(ident, cached.work)
+
     async def updates(self, ident: Identifier, shown: Work) -> AsyncIterator[Work]:
         """The newer versions of a card showing ``shown`` as its slower sources answer: after
         the core sources and the local TL;DR, then after the late sources. Nothing when the card

@@ -12,7 +12,7 @@ from discord.ext import commands
 from bot.bot import NO_MENTIONS, LitBot
 from bot.identifiers import parse_identifier
 from bot.models import Identifier, Work
-from bot.papers import PaperService
+from bot.papers import REF_LIMIT, PaperService
 from bot.ui.cards import card_links, render_card
 from bot.ui.components import card_view
 
@@ -51,9 +51,22 @@ class PaperCog(commands.Cog):
 
     @lookup_command("paper", "Show a paper's card: metadata, access, TL;DR")
     async def paper(self, interaction: discord.Interaction, query: Query) -> None:
+        papers = self.bot.papers
+        work = papers.peek(query)
+        if work is not None and work.doi and len(work.doi) <= REF_LIMIT:
+            # In memory and fresh: the card is the first answer (one request to Discord, no
+            # upstream call, so nothing to defer for).
+            await interaction.response.send_message(
+                embed=render_card(work),
+                view=card_view(
+                    work.doi.lower(), card_links(work), has_neighbourhood=bool(work.openalex_id)
+                ),
+                allowed_mentions=NO_MENTIONS,
+            )
+            return
         await interaction.response.defer(thinking=True)
-        work = await self.bot.papers.lookup(query)
-        ref = await self.bot.papers.ref(work)
+        work = await papers.lookup(query)
+        ref = await papers.ref(work)
         embed = render_card(work)
         message = await interaction.followup.send(
             embed=embed,
@@ -61,7 +74,7 @@ class PaperCog(commands.Cog):
             allowed_mentions=NO_MENTIONS,
             wait=True,
         )
-        self.bot.spawn(refresh_card(self.bot.papers, message, query, work, embed, ref))
+        self.bot.spawn(refresh_card(papers, message, query, work, embed, ref))
 
 
 async def refresh_card(

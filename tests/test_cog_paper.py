@@ -128,3 +128,18 @@ async def test_a_card_whose_sources_all_answered_is_not_edited(env):
     calls = await invoke(bot, slash_payload("paper", query="10.1016/j.addr.2015.01.008"))
     await bot.settle()
     assert not [c for c in calls if c.method == "PATCH"]
+
+
+async def test_a_card_in_memory_is_the_first_answer_without_a_defer(env):
+    bot, mock, _ = env
+    await invoke(bot, slash_payload("paper", query="10.7554/elife.01567"))
+    await bot.settle()
+    await bot.papers.drain()
+    before = sum(mock.calls.values())
+    calls = await invoke(bot, slash_payload("paper", query="https://doi.org/10.7554/ELIFE.01567"))
+    assert len(calls) == 1 and calls[0].callback_type == 4  # CHANNEL_MESSAGE_WITH_SOURCE
+    message = calls[0].payload["data"]
+    assert message["embeds"][0]["title"].startswith("Automated quantitative histology")
+    assert message["allowed_mentions"] == {"parse": []} and message["components"]
+    assert message_problems(message) == []
+    assert sum(mock.calls.values()) == before
