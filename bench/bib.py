@@ -1,21 +1,37 @@
-"""Bibliography benchmark (offline): a 5,000-entry bibliography exported and paged.
+"""Bibliography benchmark (offline): a large bibliography stored, exported and paged.
 
 Entries are the real Crossref records of ../shared/fixtures, repeated with a distinct DOI,
-title suffix and first author per copy (see bench/cite.py), stored through BibliographyStore
-in a temporary SQLite database. Prints:
-  export to BibTeX                      (s)
-  export to APA, cold / cached          (s; cached = formatted strings from the citation cache)
-  list page latency p50 / p99           (ms, random pages of 10, sorted by author)
+title suffix and first author per copy, a tenth sharing the first author and year of the one
+before (see bench/cite.py), stored through BibliographyStore in a temporary SQLite database.
+Each figure is measured ``--runs`` times and printed as min / median / max:
 
-    python bench/bib.py [--entries 5000] [--pages 500]
+  add_many             entries per second into an empty bibliography (one transaction)
+  export BibTeX        seconds and peak RSS (MB) of the export
+  export APA, cold     the same with the citation cache emptied first
+  export APA, cached   the same again, formatted strings from the cache
+  first page           p50 / p99 ms of /bib list's page 1 of 10 entries, by author
+  page by button       p50 / p99 ms of ▶ from random pages (keyset: seeking the index)
+  page by number       p50 / p99 ms of random pages by number (an offset on the index: what a
+                       button falls back to when the entry next to its page was removed)
+
+Each export runs in a child process of its own (``--child``) with the bot's real worker
+processes, timed from the call to the finished file; its peak RSS is the export process's
+(VmHWM) and, beside it, the largest of its worker processes', read from /proc before the pool
+closes (every worker of the bulk pool takes part). The harness's own memory is not in them.
+
+    python bench/bib.py [--entries 1000] [--runs 3] [--pages 300] [--formats bibtex,apa]
+    python bench/bib.py --entries 50000 --runs 1
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -33,62 +49,206 @@ from bot.storage.bibliographies import BibliographyStore, NewEntry  # noqa: E402
 from bot.storage.citations import CitationCache  # noqa: E402
 from bot.storage.database import open_database  # noqa: E402
 from bot.storage.preferences import Preferences  # noqa: E402
+from bot.workers import Workers  # noqa: E402
+
+ACTOR = Actor.administrator(Actor.in_guild(1, 1, 1, can_manage=True).owner)
+NAME = "big"
 
 
-async def timed(coro) -> tuple[float, object]:
-    t0 = time.perf_counter()
-    result = await coro
-    return time.perf_counter() - t0, result
+def spread(values: list[float], fmt: str = "{:.2f}") -> str:
+    """min / median / max."""
+    return " / ".join(fmt.format(v) for v in (min(values), statistics.median(values), max(values)))
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--entries", type=int, default=5000)
-    parser.add_argument("--pages", type=int, default=500)
-    parser.add_argument("--fixtures", type=Path, default=ROOT.parent / "shared" / "fixtures")
-    args = parser.parse_args()
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
 
-    works = distinct(templates(args.fixtures), args.entries)
-    with tempfile.TemporaryDirectory() as tmp:
-        db = await open_database(Path(tmp) / "bench.sqlite3")
-        try:
-            store = BibliographyStore(db)
-            cites = CiteService(None, CitationCache(db), Preferences(db))  # type: ignore[arg-type]
-            bibs = BibliographyService(store, None, cites)  # type: ignore[arg-type]
-            actor = Actor.in_guild(1, 1, 1, can_manage=True)
-            bib = await bibs.create(actor, "big")
-            load, _ = await timed(
-                store.add_many(actor.owner, bib.id, [NewEntry(w) for w in works], by=1)
-            )
 
-            bibtex_s, bibtex = await timed(bibs.export(actor, "big", "bibtex"))
-            cold_s, apa = await timed(bibs.export(actor, "big", "apa"))
-            warm_s, apa_again = await timed(bibs.export(actor, "big", "apa"))
-            assert apa_again.data == apa.data  # type: ignore[attr-defined]
+def _status_kb(pid: int, field: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
-            pages = -(-args.entries // 10)
-            latencies = []
-            rng = random.Random(1)
-            for _ in range(args.pages):
-                number = rng.randrange(pages)
-                t0 = time.perf_counter()
-                await bibs.page(actor, bibliography_id=bib.id, page=number, sort="author")
-                latencies.append((time.perf_counter() - t0) * 1000)
-        finally:
-            await db.close()
 
-    latencies.sort()
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-    n = args.entries
-    print(f"{n} entries (stored in one transaction in {load:.2f} s)")
-    print(f"  export BibTeX           {bibtex_s:6.2f} s  ({len(bibtex.data) / 1e6:.1f} MB)")  # type: ignore[attr-defined]
-    print(f"  export APA, cold        {cold_s:6.2f} s  ({cold_s * 1000 / n:.2f} ms per entry)")
-    print(f"  export APA, cached      {warm_s:6.2f} s  ({warm_s * 1000 / n:.3f} ms per entry)")
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (the fork server and the workers it forked)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def services(db, workers: Workers) -> BibliographyService:
+    store = BibliographyStore(db, workers)
+    cites = CiteService(None, CitationCache(db), Preferences(db), workers=workers)  # type: ignore[arg-type]
+    return BibliographyService(store, None, cites, workers=workers)  # type: ignore[arg-type]
+
+
+async def child(path: str, fmt: str, cold: bool) -> None:
+    """One export in this process (``--child``): prints seconds, bytes and peak RSS as JSON."""
+    db = await open_database(path)
+    try:
+        if cold:
+            async with db.transaction() as conn:
+                await conn.execute("DELETE FROM citations")
+        async with Workers() as workers:
+            await workers.warm()
+            bibs = services(db, workers)
+            t0 = time.perf_counter()
+            exported = await bibs.export(ACTOR, NAME, fmt)
+            seconds = time.perf_counter() - t0
+            size = exported.size
+            exported.close()
+            peaks = [_status_kb(pid, "VmHWM") for pid in _descendants(os.getpid())]
+    finally:
+        await db.close()
     print(
-        f"  list page (10 entries)  p50 {statistics.median(latencies):.2f} ms · p99 {p99:.2f} ms"
-        f"  over {len(latencies)} random pages"
+        json.dumps(
+            {
+                "seconds": seconds,
+                "bytes": size,
+                "rss_mb": _status_kb(os.getpid(), "VmHWM") / 1024,
+                "worker_rss_mb": max(peaks, default=0) / 1024,
+            }
+        )
     )
 
 
+def export_in_child(path: Path, fmt: str, *, cold: bool = False) -> dict:
+    args = [sys.executable, __file__, "--child", str(path), "--format", fmt]
+    done = subprocess.run(
+        args + (["--cold"] if cold else []), capture_output=True, text=True, check=False
+    )
+    if done.returncode:
+        raise SystemExit(f"the {fmt} export failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+async def store_entries(path: Path, works) -> tuple[float, int]:
+    """Seconds to add ``works`` to a new bibliography in one ``add_many``; its id."""
+    db = await open_database(path)
+    try:
+        async with Workers() as workers:
+            await workers.warm()
+            bibs = services(db, workers)
+            bib = await bibs.create(ACTOR, NAME)
+            items = [NewEntry(w) for w in works]
+            t0 = time.perf_counter()
+            await bibs.store.add_many(ACTOR.owner, bib.id, items, by=1)
+            return time.perf_counter() - t0, bib.id
+    finally:
+        await db.close()
+
+
+async def page_latencies(path: Path, bibliography_id: int, n: int, pages: int, seed: int):
+    """ms per page: (the first, by the ▶ button, by number), each over ``pages`` pages."""
+    db = await open_database(path)
+    try:
+        bibs = services(db, Workers.inline())
+        rng = random.Random(seed)
+        count = -(-n // 10)
+        first, by_number, by_button = [], [], []
+        for _ in range(pages):
+            t0 = time.perf_counter()
+            await bibs.page(ACTOR, bibliography_id=bibliography_id, sort="author")
+            first.append((time.perf_counter() - t0) * 1000)
+            number = rng.randrange(count)
+            t0 = time.perf_counter()
+            page = await bibs.page(
+                ACTOR, bibliography_id=bibliography_id, page=number, sort="author"
+            )
+            by_number.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            await bibs.page(
+                ACTOR,
+                bibliography_id=bibliography_id,
+                page=page.page + 1,
+                sort="author",
+                after=page.last_id,
+            )
+            by_button.append((time.perf_counter() - t0) * 1000)
+        return first, by_button, by_number
+    finally:
+        await db.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--entries", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--pages", type=int, default=300)
+    parser.add_argument("--formats", default="bibtex,apa")
+    parser.add_argument("--fixtures", type=Path, default=ROOT.parent / "shared" / "fixtures")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--format", help=argparse.SUPPRESS)
+    parser.add_argument("--cold", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        asyncio.run(child(args.child, args.format, args.cold))
+        return
+
+    n, runs = args.entries, max(1, args.runs)
+    works = distinct(templates(args.fixtures), n)
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.sqlite3"
+        stored, bibliography_id = [], 0
+        for run in range(runs):  # the first run's database is the one exported and paged
+            target = path if run == 0 else Path(tmp) / f"again{run}.sqlite3"
+            seconds, bib_id = asyncio.run(store_entries(target, works))
+            stored.append(n / seconds)
+            bibliography_id = bib_id if run == 0 else bibliography_id
+            if run:
+                for suffix in ("", "-wal", "-shm"):
+                    Path(str(target) + suffix).unlink(missing_ok=True)
+        del works
+        print(f"{n:,} entries, {runs} run(s); min / median / max", flush=True)
+        print(f"  add_many               {spread(stored, '{:,.0f}')} entries/s", flush=True)
+
+        for fmt in formats:
+            cases = [("", False)] if fmt in ("bibtex", "ris", "csl-json") else [
+                (", cold", True),
+                (", cached", False),
+            ]  # fmt: skip
+            for suffix, cold in cases:
+                results = [export_in_child(path, fmt, cold=cold) for _ in range(runs)]
+                label = f"export {fmt}{suffix}"
+                seconds = [r["seconds"] for r in results]
+                rss = [r["rss_mb"] for r in results]
+                workers = [r["worker_rss_mb"] for r in results]
+                print(
+                    f"  {label:<22} {spread(seconds)} s · peak RSS {spread(rss, '{:.0f}')} MB"
+                    f" (largest worker {spread(workers, '{:.0f}')} MB)"
+                    f" · {results[0]['bytes'] / 1e6:.1f} MB",
+                    flush=True,
+                )
+
+        kinds = ("first page", "page by button", "page by number")
+        p50s: dict[str, list[float]] = {kind: [] for kind in kinds}
+        p99s: dict[str, list[float]] = {kind: [] for kind in kinds}
+        for run in range(runs):
+            measured = asyncio.run(page_latencies(path, bibliography_id, n, args.pages, seed=run))
+            for kind, latencies in zip(kinds, measured, strict=True):
+                p50s[kind].append(statistics.median(latencies))
+                p99s[kind].append(percentile(latencies, 0.99))
+        for kind in kinds:
+            print(f"  {kind + ', p50':<22} {spread(p50s[kind])} ms · p99 {spread(p99s[kind])} ms")
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

@@ -5,12 +5,12 @@ crossref-corpus/, parsed and merged as litbot does), repeated with a distinct DO
 suffix per copy. Most copies get a first author of their own; ``--shared`` of them (10% by
 default) share their first author, given name and year with the copy before them, as an
 author's own papers do in a lab's list: those are disambiguated together (2023a/2023b, added
-names) and formatted together on every call, by design, so they are never served from the
-cache. Everything but the last line goes through CiteService: the worker thread, citeproc-py,
-and the SQLite citation cache. Prints ms per entry for:
+names) and formatted together, cached under the digest of their whole group. Everything
+but the last line goes through CiteService: the bulk worker processes (bot.workers, started
+and warmed first), citeproc-py, and the SQLite citation cache. Prints ms per entry for:
   style load     parsing the CSL style once (paid by the first call in a process)
-  cold           formatting all records with an empty cache (style already loaded)
-  warm (memory)  the same records again: served from the in-memory LRU (shared authors redone)
+  cold           formatting all records with an empty cache (chunks in the worker processes)
+  warm (memory)  the same records again: served from the in-memory LRU
   warm (SQLite)  a fresh cache object over the same database: served from SQLite
   one export     all records as one bibliography (format_bibliography: sorting and
                  disambiguation across the whole list, as a reference-list export)
@@ -40,6 +40,7 @@ from bot.sources.crossref import parse_work  # noqa: E402
 from bot.storage.citations import CitationCache  # noqa: E402
 from bot.storage.database import open_database  # noqa: E402
 from bot.storage.preferences import Preferences  # noqa: E402
+from bot.workers import Workers  # noqa: E402
 
 
 def templates(fixtures: Path):
@@ -97,8 +98,10 @@ async def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         db = await open_database(Path(tmp) / "bench.sqlite3")
+        workers = Workers()
+        await workers.warm()
         try:
-            cites = CiteService(None, CitationCache(db), Preferences(db))  # type: ignore[arg-type]
+            cites = CiteService(None, CitationCache(db), Preferences(db), workers=workers)  # type: ignore[arg-type]
             t0 = time.perf_counter()
             cold = await cites.entries(works, style)
             cold_s = time.perf_counter() - t0
@@ -108,12 +111,13 @@ async def main() -> None:
             warm_s = time.perf_counter() - t0
             assert warm == cold
 
-            fresh = CiteService(None, CitationCache(db), Preferences(db))  # type: ignore[arg-type]
+            fresh = CiteService(None, CitationCache(db), Preferences(db), workers=workers)  # type: ignore[arg-type]
             t0 = time.perf_counter()
             from_db = await fresh.entries(works, style)
             db_s = time.perf_counter() - t0
             assert from_db == cold
         finally:
+            await workers.close()
             await db.close()
 
     t0 = time.perf_counter()

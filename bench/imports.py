@@ -1,7 +1,8 @@
 """Import benchmark (offline): what the worst 2 MiB uploads cost to parse.
 
 Each case is a file of (nearly) 2 MiB, the upload limit, built to be as expensive as possible
-for one part of bot/bibio.py; parse_upload runs on it as /bib import does (in one thread).
+for one part of bot/bibio.py; it is parsed here, in this process, with what parse_upload runs
+(/bib import runs it as a heavy job in a bulk worker process: this is that job's CPU time).
 Prints, per case: seconds, entries kept, entries refused, and the characters pylatexenc saw.
 
     python bench/imports.py

@@ -1,26 +1,30 @@
 """Composition root: settings → logging → httpx client + database → bot or CLI command.
 
 Resources are opened here with ``async with`` and passed down; nothing else opens them.
+Heavy modules are imported by the commands that need them: ``litbot paper`` loads neither
+discord nor aiohttp nor citeproc (tests/test_lean_cli.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import sqlite3
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot import cli
 from bot.log import setup_logging
-from bot.papers import PaperService
-from bot.services import DomainServices, build_services
-from bot.settings import Settings, SettingsError, load_settings
-from bot.sources import build_upstreams, make_client
-from bot.storage.database import Database, open_database
-from bot.storage.works import WorkCache
+
+if TYPE_CHECKING:
+    import httpx
+
+    from bot.papers import PaperService
+    from bot.services import DomainServices
+    from bot.settings import Settings
+    from bot.storage.database import Database
+    from bot.workers import Workers
 
 log = logging.getLogger("bot")
 
@@ -51,7 +55,26 @@ class Services:
     settings: Settings
     db: Database
     papers: PaperService
-    domain: DomainServices  # citations, bibliographies, neighbourhoods
+    workers: Workers | None = None  # CPU-heavy work in processes (bot.workers)
+    _domain: DomainServices | None = field(default=None, repr=False)
+
+    @property
+    def domain(self) -> DomainServices:
+        """Citations, bibliographies, neighbourhoods: built (and citeproc imported) on first
+        use, so ``litbot paper`` pays for none of them."""
+        if self._domain is None:
+            from bot.services import build_services
+
+            self._domain = build_services(self.papers, self.db, self.workers)
+        return self._domain
+
+
+def make_client(settings: Settings) -> httpx.AsyncClient:
+    """The shared HTTP client (``bot.sources.make_client``; httpx loads when a command needs
+    it, not for ``styles``, ``format`` or ``--help``)."""
+    from bot.sources import make_client as make
+
+    return make(settings)
 
 
 def _summariser():
@@ -65,6 +88,14 @@ def _summariser():
 @asynccontextmanager
 async def open_services(settings: Settings) -> AsyncIterator[Services]:
     """The shared HTTP client and the database, opened once and closed in reverse order."""
+    import sqlite3
+
+    from bot.papers import PaperService
+    from bot.sources import build_upstreams
+    from bot.storage.database import open_database
+    from bot.storage.works import WorkCache
+    from bot.workers import Workers
+
     async with make_client(settings) as client:
         try:
             db = await open_database(settings.db_path)
@@ -72,13 +103,18 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             message = f"cannot open the database {settings.db_path}: {_reason(error)}"
             raise StartupError(message) from None
         try:
-            papers = PaperService(
-                build_upstreams(settings, client),
-                WorkCache(db),
-                ttl_seconds=settings.cache_ttl_hours * 3600,
-                summarise=_summariser(),
-            )
-            yield Services(settings, db, papers, build_services(papers, db))
+            async with Workers() as workers:  # processes start on first use; closed last
+                papers = PaperService(
+                    build_upstreams(settings, client),
+                    WorkCache(db),
+                    ttl_seconds=settings.cache_ttl_hours * 3600,
+                    summarise=_summariser(),
+                    cpu=workers.run,  # the local TL;DR in the interactive worker process
+                )
+                try:
+                    yield Services(settings, db, papers, workers)
+                finally:
+                    await papers.close()
         finally:
             await db.close()
 
@@ -145,7 +181,11 @@ async def run_cli(args, settings: Settings) -> int:
             return await cli.paper(services.papers, " ".join(args.query), as_json=args.json)
         if args.command == "neighbours":
             return await cli.neighbours(
-                services.papers, services.domain.neighbours, " ".join(args.query), args.kind
+                services.papers,
+                services.domain.neighbours,
+                " ".join(args.query),
+                args.kind,
+                png=args.png,
             )
         if args.command == "bib":
             return await cli.bib(services.domain.bibs, args)
@@ -157,7 +197,11 @@ async def run_cli(args, settings: Settings) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = cli.build_parser().parse_args(argv)
+    args = cli.build_parser().parse_args(argv)  # --help and usage errors exit here, lean
+    import asyncio
+
+    from bot.settings import SettingsError, load_settings
+
     try:
         settings = load_settings()
     except SettingsError as error:

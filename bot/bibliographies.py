@@ -9,6 +9,11 @@ Imports and exports count against the actor's ``Cooldowns`` (the CLI's administr
 limited); an import is parsed and checked whole before anything, even a default bibliography,
 is written. An imported .bib entry keeps its key (``NewEntry.cite_key``) and the DOIs in a file
 are looked up to flag entries whose DOI names another work.
+
+Parsing an upload and writing an export are heavy jobs in the bulk worker processes
+(``bot.workers``), one at a time per server (a second one waits for the first). Exports stream:
+entries are read in batches by keyset, formatted chunk by chunk, and written to a spooled
+temporary file, so memory stays bounded whatever the bibliography's size.
 """
 
 from __future__ import annotations
@@ -16,10 +21,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import tempfile
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 from bot import bibio, exports
-from bot.citing import FORMATS, CiteService, is_numeric, resolve_target
+from bot.citing import (
+    CHUNK,
+    ENVELOPES,
+    FORMATS,
+    MAX_WHOLE,
+    SEPARATORS,
+    CiteService,
+    TooManyEntries,
+    is_numeric,
+    key_stems,
+    machine_chunk,
+    style_title,
+    whole_list,
+)
 from bot.cooldowns import Cooldowns
 from bot.errors import LitError, PermissionDenied
 from bot.identifiers import parse_identifier
@@ -27,8 +48,10 @@ from bot.models import Work
 from bot.papers import PaperService
 from bot.sources.fairness import bulk_work
 from bot.storage.bibliographies import Bibliography, BibliographyStore, Entry, NewEntry, Owner
+from bot.storage.watch import WatchStore
 from bot.storage.works import work_key
 from bot.text import clean_text
+from bot.workers import Workers, server_key
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +68,7 @@ IMPORT_CONCURRENCY = 8
 # DOIs of a .bib/.ris import looked up to check them: bounds an import's time (at 8 at a time,
 # a few minutes, well inside an interaction's 15-minute token).
 MAX_DOI_CHECKS = 1000
+SPOOL_BYTES = 1024 * 1024  # an export is kept in memory up to this size, then in a temp file
 
 
 class BibliographyError(LitError):
@@ -88,13 +112,62 @@ class Page:
     def pages(self) -> int:
         return max(1, -(-self.total // PER_PAGE))
 
+    @property
+    def first_id(self) -> int | None:
+        """The first entry's id: the page before this one ends before it (◀)."""
+        return self.entries[0].id if self.entries else None
+
+    @property
+    def last_id(self) -> int | None:
+        """The last entry's id: the page after this one starts after it (▶)."""
+        return self.entries[-1].id if self.entries else None
+
 
 @dataclass(frozen=True, slots=True)
 class ExportFile:
+    """An export: its bytes in a spooled temporary file (memory up to ``SPOOL_BYTES``, then
+    disk), ``size`` of them; close it once sent."""
+
     filename: str
-    data: bytes
+    file: BinaryIO
+    size: int
     count: int
     label: str
+
+    @property
+    def data(self) -> bytes:
+        """The whole file in memory (tests, small exports); ``open`` streams it."""
+        return self.open().read()
+
+    def open(self) -> BinaryIO:
+        """The file, from its start."""
+        self.file.seek(0)
+        return self.file
+
+    def close(self) -> None:
+        self.file.close()
+
+
+class _Writer:
+    """Text written to a spooled temporary file as the chunks of an export come."""
+
+    def __init__(self) -> None:
+        self.file: BinaryIO = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # type: ignore[assignment]
+        self.size = 0
+        self._last = ""
+
+    def write(self, text: str) -> None:
+        if text:
+            data = text.encode()
+            self.file.write(data)
+            self.size += len(data)
+            self._last = text[-1]
+
+    def finish(self) -> BinaryIO:
+        if self.size and self._last != "\n":
+            self.write("\n")
+        self.file.seek(0)
+        return self.file
 
 
 @dataclass
@@ -202,11 +275,13 @@ class BibliographyService:
         papers: PaperService,
         cites: CiteService,
         cooldowns: Cooldowns | None = None,  # None: no limits (benchmarks, scripts)
+        workers: Workers | None = None,  # None: the CiteService's
     ):
         self.store = store
         self.papers = papers
         self.cites = cites
         self.cooldowns = cooldowns
+        self.workers = workers or cites.workers
 
     # -- cooldowns ---------------------------------------------------------------------------
 
@@ -342,10 +417,17 @@ class BibliographyService:
         entry is new."""
         new = NewEntry(work, clean_note(note), parse_tags(tags))
         bib = bibliography or await self.resolve(actor, name)
-        result = await self.store.add_many(actor.owner, bib.id, [new], by=actor.user_id)
+        result = await self.store.add_many(
+            actor.owner, bib.id, [new], by=actor.user_id, channel=actor.channel_id
+        )
         if result is None:
             raise BibliographyError("That bibliography no longer exists.")
         added, _ = result
+        if added and (work.updates or work.published_doi):
+            # The card it was saved from showed these notices: the watch does not alert them.
+            entry = await self.store.entry(actor.owner, bib.id, added[0])
+            if entry is not None:
+                await WatchStore(self.store.db).baseline([entry.id], work)
         return bib, bool(added)
 
     async def add(
@@ -361,7 +443,7 @@ class BibliographyService:
         # Refuse a bad note or tag before any lookup.
         clean_note(note)
         parse_tags(tags)
-        work = await self.papers.lookup(parse_identifier(query))
+        work = await self.papers.lookup(parse_identifier(query), settled=True)
         bib, created = await self.add_work(actor, work, note=note, tags=tags, bibliography=bib)
         return bib, work, created
 
@@ -399,30 +481,30 @@ class BibliographyService:
         page: int = 0,
         sort: str = "added",
         tag: str | None = None,
+        after: int | None = None,
+        before: int | None = None,
     ) -> Page:
-        if bibliography_id is not None:
-            found = await self.store.get_by_id(actor.owner, bibliography_id)
-            if found is None:
-                raise BibliographyError("That bibliography no longer exists here.")
-            bib = found
-        else:
-            bib = await self.resolve(actor, name)
+        """Page ``page`` (0-based) of a bibliography. ``after``/``before``: the entry just
+        before (after) it, from the page next to it, so the page is read by seeking the sort
+        index (keyset) rather than counting ``page`` pages into it; a page number past the end
+        (the list shrank since the button was made) gives the last page."""
+        if bibliography_id is None:
+            bibliography_id = (await self.resolve(actor, name)).id
         tag = tag.strip().lstrip("#").lower() if tag else None
         page = min(max(page, 0), MAX_PAGE)
-        while True:
-            entries, total = await self.store.page(
-                actor.owner,
-                bib.id,
-                page=page,
-                per_page=PER_PAGE,
-                sort=sort,
-                tag=tag,  # type: ignore[arg-type]
-            )
-            last = max(0, -(-total // PER_PAGE) - 1)
-            if page <= last:
-                break
-            page = last  # the list shrank since the button was made: show the last page
-        return Page(bib, entries, total, max(page, 0), sort, tag)
+        found = await self.store.page(
+            actor.owner,
+            bibliography_id,
+            page=page,
+            per_page=PER_PAGE,
+            sort=sort,  # type: ignore[arg-type]
+            tag=tag,
+            after=after,
+            before=before,
+        )
+        if found.bibliography is None:  # another owner's id (a button from elsewhere), or gone
+            raise BibliographyError("That bibliography no longer exists here.")
+        return Page(found.bibliography, found.entries, found.total, found.page, sort, tag)
 
     # -- files -------------------------------------------------------------------------------
 
@@ -435,30 +517,142 @@ class BibliographyService:
         markdown: bool = False,
         tag: str | None = None,
     ) -> ExportFile:
+        """The bibliography (its entries with ``tag``) as a file, in author order (numbered
+        styles: the order entries were added). Streamed: entries are read in batches by keyset
+        and formatted chunk by chunk in the bulk workers, this server's one heavy job at a
+        time, into a spooled temporary file. Close the ``ExportFile`` once sent."""
         bib = await self.resolve(actor, name)
-        target = resolve_target(fmt)
-        numeric = target not in FORMATS and is_numeric(target)
-        entries = await self.store.all_entries(
-            actor.owner, bib.id, sort="added" if numeric else "author", tag=tag
-        )
-        if numeric:  # numbered styles: the order entries were added, oldest first
-            entries.reverse()
-        if not entries:
+        target = await self.cites.resolve(fmt)
+        total = await self.store.count(actor.owner, bib.id, tag=tag) or 0
+        if not total:
             raise BibliographyError(f"“{bib.name}” has no entries to export.")
-        self._charge(actor, "export", -(-len(entries) // EXPORT_COST_ENTRIES))
-        works = [e.work for e in entries]
+        if target not in FORMATS and whole_list(target) and total > MAX_WHOLE:
+            raise TooManyEntries(
+                f"{style_title(target)} formats at most {MAX_WHOLE:,} entries in one export; "
+                "export by tag, or as BibTeX, RIS or CSL-JSON."
+            )
+        self._charge(actor, "export", -(-total // EXPORT_COST_ENTRIES))
         markup = "markdown" if markdown and target not in FORMATS else "text"
-        keys = None
-        if target == "bibtex":  # stored keys kept; entries from before keys were stored get
-            keys = exports.cite_keys(works, [e.cite_key for e in entries])  # theirs now
-            new = {e.work_key: k for e, k in zip(entries, keys, strict=True) if not e.cite_key}
-            if new:
-                await self.store.keep_cite_keys(actor.owner, bib.id, new)
-        formatted = await self.cites.format(works, target, markup=markup, keys=keys)  # type: ignore[arg-type]
-        text = formatted.text if formatted.text.endswith("\n") else formatted.text + "\n"
-        return ExportFile(
-            f"{slug(bib.name)}.{formatted.extension}", text.encode(), len(works), formatted.label
-        )
+        writer = _Writer()
+        try:
+            async with self.workers.slot(server_key(actor.owner.scope, actor.owner.id)):
+                if target in FORMATS:
+                    count = await self._export_format(actor, bib, target, tag, writer)
+                else:
+                    count = await self._export_style(actor, bib, target, markup, tag, writer)
+            if not count:  # every entry removed meanwhile
+                raise BibliographyError(f"“{bib.name}” has no entries to export.")
+        except BaseException:
+            writer.file.close()
+            raise
+        if target in FORMATS:
+            label, extension, _ = FORMATS[target]
+        else:
+            label, extension = style_title(target), "md" if markup == "markdown" else "txt"
+        file = writer.finish()
+        return ExportFile(f"{slug(bib.name)}.{extension}", file, writer.size, count, label)
+
+    async def _export_format(
+        self, actor: Actor, bib: Bibliography, target: str, tag: str | None, writer: _Writer
+    ) -> int:
+        """BibTeX, RIS or CSL-JSON, chunk by chunk: what ``CiteService.format`` prints for
+        the whole list, with the BibTeX keys settled first (``_bibtex_keys``)."""
+        keys = await self._bibtex_keys(actor, bib, tag) if target == "bibtex" else None
+        count = 0
+
+        async def jobs() -> AsyncIterator[tuple]:
+            nonlocal count
+            async for rows in self.store.rows(actor.owner, bib.id, sort="author", tag=tag):
+                if keys is not None:  # an entry added since the keys were settled waits
+                    rows = [row for row in rows if row.id in keys]
+                if rows:
+                    count += len(rows)
+                    chunk_keys = [keys[row.id] for row in rows] if keys is not None else None
+                    yield target, [row.work for row in rows], chunk_keys
+
+        opening, closing = ENVELOPES.get(target, ("", ""))
+        first = True
+        async for text in self.workers.map(machine_chunk, jobs(), heavy=True):
+            writer.write((opening if first else SEPARATORS[target]) + text)
+            first = False
+        if not first:
+            writer.write(closing)
+        return count
+
+    async def _bibtex_keys(
+        self, actor: Actor, bib: Bibliography, tag: str | None
+    ) -> dict[int, str]:
+        """Entry id → the key the BibTeX export gives it: ``exports.cite_keys`` over the whole
+        list, decoding only the works of entries without a stored key. Keys made here are
+        stored, so the next export gives the same ones."""
+        listed = await self.store.export_keys(actor.owner, bib.id, sort="author", tag=tag)
+        wanted = [exports.user_key(stored) for _, _, stored in listed]
+        keys, taken = exports.claim_keys(wanted)
+        unnamed = [listed[i][0] for i, key in enumerate(keys) if key is None and not wanted[i]]
+        stems: dict[int, str] = {}
+        for start in range(0, len(unnamed), 1000):
+            found = await self.store.works_json(actor.owner, bib.id, unnamed[start : start + 1000])
+            if found:
+                made = await self.workers.run(key_stems, list(found.values()), heavy=True)
+                stems.update(zip(found, made, strict=True))
+        out: dict[int, str] = {}
+        for i, (entry_id, _, _) in enumerate(listed):
+            key = keys[i]
+            if key is None:
+                stem = wanted[i] or stems.get(entry_id)
+                if stem is None:  # removed meanwhile: not exported
+                    continue
+                key = exports.unique_key(stem, taken)
+            out[entry_id] = key
+        new = {wk: out[i] for i, wk, stored in listed if not stored and i in out}
+        if new:
+            await self.store.keep_cite_keys(actor.owner, bib.id, new)
+        return out
+
+    async def _export_style(
+        self,
+        actor: Actor,
+        bib: Bibliography,
+        style: str,
+        markup: str,
+        tag: str | None,
+        writer: _Writer,
+    ) -> int:
+        """A citation style: chunks of whole first-author groups (``CiteService.stream``), or
+        the whole list at once for numbered and list-wide name styles."""
+        separator = "\n\n" if markup == "markdown" else "\n"
+        if whole_list(style):
+            numeric = is_numeric(style)
+            items: list[str] = []
+            sort = "added" if numeric else "author"
+            async for rows in self.store.rows(actor.owner, bib.id, sort=sort, tag=tag):
+                items += [row.work for row in rows]
+            if numeric:  # numbered styles: the order entries were added, oldest first
+                items.reverse()
+            texts = await self.cites.entries_of(items, style, markup=markup)  # type: ignore[arg-type]
+            writer.write(separator.join(texts))
+            return len(items)
+        count = 0
+
+        async def chunks() -> AsyncIterator[list[str]]:
+            nonlocal count
+            chunk: list = []
+            async for rows in self.store.rows(actor.owner, bib.id, sort="author", tag=tag):
+                for row in rows:  # cut only between first authors (CiteService.stream)
+                    if len(chunk) >= CHUNK and row.first_author != chunk[-1].first_author:
+                        count += len(chunk)
+                        yield [entry.work for entry in chunk]
+                        chunk = []
+                    chunk.append(row)
+            if chunk:
+                count += len(chunk)
+                yield [entry.work for entry in chunk]
+
+        first = True
+        async for texts in self.cites.stream(chunks(), style, markup=markup):  # type: ignore[arg-type]
+            writer.write(("" if first else separator) + separator.join(texts))
+            first = False
+        return count
 
     async def import_file(
         self, actor: Actor, filename: str, data: bytes, name: str | None = None
@@ -471,7 +665,10 @@ class BibliographyService:
         bibio.check_upload(filename, len(data))  # type and size, before any work
         await self._resolve(actor, name, create=False)  # an unknown name, before any work
         self._charge(actor, "import")
-        parsed = await asyncio.to_thread(bibio.parse_upload, filename, data)
+        server = server_key(actor.owner.scope, actor.owner.id)
+        parsed = await self.workers.run(
+            bibio.parse_upload, filename, data, heavy=True, server=server
+        )
 
         works: list[tuple[bibio.ImportItem, Work]] = []
         lookups = [item for item in parsed.items if item.work is None]
@@ -533,7 +730,8 @@ class BibliographyService:
             if item.key:
                 keyed.append((item, key))
         bib = report.bibliography
-        result = await self.store.add_many(actor.owner, bib.id, batch, by=actor.user_id)
+        async with self.workers.slot(server):  # the works are serialised in the bulk pool
+            result = await self.store.add_many(actor.owner, bib.id, batch, by=actor.user_id)
         if result is None:
             raise BibliographyError("That bibliography no longer exists.")
         added, updated = result

@@ -24,7 +24,16 @@ from bot.storage.database import Database
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.paper", "cogs.cite", "cogs.summary", "cogs.bib")
+EXTENSIONS = (
+    "cogs.paper",
+    "cogs.cite",
+    "cogs.summary",
+    "cogs.bib",
+    "cogs.alerts",
+    "cogs.unfurl",  # after cogs.cite: /settings unfurl joins its /settings group
+    "cogs.actions",
+    "cogs.help",
+)
 NO_MENTIONS = discord.AllowedMentions.none()
 
 
@@ -140,6 +149,12 @@ class LitBot(commands.Bot):
         discord.VoiceClient.warn_dave = False
         intents = discord.Intents.none()
         intents.guilds = True
+        # Messages reach the bot (for unfurling pasted links); without the privileged
+        # message-content intent their text is empty except in DMs, in messages that mention
+        # the bot and in replies to it (../shared/research/message-content.md).
+        intents.guild_messages = True
+        intents.dm_messages = True
+        intents.message_content = settings.message_content
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,
@@ -156,6 +171,10 @@ class LitBot(commands.Bot):
         self.cites = services.cites
         self.bibs = services.bibs
         self.neighbours = services.neighbours
+        from bot.storage.watch import WatchStore
+        from bot.watch import Watch
+
+        self.watch = Watch(WatchStore(db), papers, interval=settings.watch_hours * 3600)
         self._background: set[asyncio.Task[None]] = set()
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
@@ -194,10 +213,37 @@ class LitBot(commands.Bot):
             raise DiscordUnreachable(reason) from cause
         super().dispatch(event_name, *args, **kwargs)
 
+    @property
+    def reads_messages(self) -> bool:
+        """Whether the bot has the message-content intent (asked for, and granted)."""
+        return self._connection._intents.message_content
+
+    async def connect(self, *, reconnect: bool = True) -> None:
+        # Asked for the message-content intent, but the Developer Portal does not grant it:
+        # Discord closes the gateway (4014). Everything but channel-wide unfurling works
+        # without it, so the bot says so once and connects again without it.
+        try:
+            await super().connect(reconnect=reconnect)
+        except discord.PrivilegedIntentsRequired:
+            if not self.reads_messages:
+                raise
+            log.warning(
+                "Discord refused the message-content intent (LITBOT_MESSAGE_CONTENT=true): "
+                "enable it under Bot → Privileged Gateway Intents in the Developer Portal. "
+                "Running without it: links unfurl in DMs, when litbot is mentioned and in "
+                "replies to it, not channel-wide."
+            )
+            self._connection._intents.message_content = False
+            await super().connect(reconnect=reconnect)
+
+    async def on_message(self, message: discord.Message) -> None:
+        """No prefix commands: messages are read by the unfurl cog's listener only."""
+
     async def setup_hook(self) -> None:
+        from bot.ui.alerts import UpgradeButton
         from bot.ui.components import DYNAMIC_ITEMS
 
-        self.add_dynamic_items(*DYNAMIC_ITEMS)
+        self.add_dynamic_items(*DYNAMIC_ITEMS, UpgradeButton)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
 

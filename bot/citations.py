@@ -7,13 +7,15 @@ their keys are ``bot.exports`` (the public names of both stay importable from he
 citeproc-js is the reference processor: the golden files in ``tests/golden/citations`` come
 from it (what still differs is listed and argued in ``tests/golden/citations/DIFFERENCES.md``).
 
-Formatting is CPU-bound and synchronous; callers run it with ``asyncio.to_thread``. Parsed
-styles are cached by ``bot.citeproc_py`` and each is used under its own lock. A batch of works
-is one bibliography (sorted, numbered and disambiguated together): about 2 ms per APA entry.
+Formatting is CPU-bound and synchronous; callers run it in a worker process
+(``bot.workers``, through ``bot.citing``). Parsed styles are cached by ``bot.citeproc_py`` (per
+process) and each is used under its own lock. A batch of works is one bibliography (sorted,
+numbered and disambiguated together): about 10 ms per APA entry.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -189,6 +191,36 @@ def style_engine(style: str) -> citeproc_py.Engine:
     return citeproc_py.load(style_path(info), info.locale)
 
 
+_CITATION = re.compile(rb"<citation\b[^>]*>")
+_GLOBAL_NAMES = re.compile(rb'givenname-disambiguation-rule="all-names')
+
+
+@functools.lru_cache(maxsize=256)
+def global_names(style: str) -> bool:
+    """Whether ``style`` (a style id or a .csl file) tells given names apart across the whole
+    bibliography: ``givenname-disambiguation-rule`` ``all-names`` or ``all-names-with-initials``
+    with ``disambiguate-add-givenname``. Then two entries sharing any family name, not only
+    their first authors', can change each other's text (CSL 1.0.2 §Disambiguation)."""
+    candidate = Path(style).expanduser()
+    if style.strip().lower().endswith(".csl") and candidate.is_file():
+        path = candidate
+    else:
+        info = lookup(style)
+        if info is None:
+            return False
+        path = style_path(info)
+    try:
+        tag = _CITATION.search(path.read_bytes())
+    except OSError:
+        return False
+    if tag is None:
+        return False
+    return (
+        b'disambiguate-add-givenname="true"' in tag.group(0)
+        and _GLOBAL_NAMES.search(tag.group(0)) is not None
+    )
+
+
 def format_items(
     items: Sequence[dict[str, Any]],
     style: str,
@@ -221,7 +253,7 @@ def format_bibliography(
     added names or given names, in the styles that ask for it). With ``style_order`` the
     entries come in the style's bibliography order instead (the order of a reference list).
     ``markup``: ``text`` (plain, for files), ``markdown`` (Discord: ``*…*``), ``html``.
-    Thread-safe; CPU-bound, so call it through ``asyncio.to_thread``.
+    Thread-safe; CPU-bound, so run it in a worker (``bot.workers``).
     """
     if not works:
         return []

@@ -1,24 +1,27 @@
-"""Command-line interface: argument parsing and terminal output. Services come from __main__."""
+"""Command-line interface: argument parsing and terminal output. Services come from __main__.
+
+Imports are lean: each command imports what it needs when it runs, so ``litbot paper`` loads
+neither discord nor citeproc (tests/test_lean_cli.py, bench/startup.py).
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.bibliographies import Actor, BibliographyService
-from bot.citing import CiteService
 from bot.errors import LitError
-from bot.identifiers import parse_identifier
-from bot.neighbours import NeighbourService
-from bot.papers import PaperService
-from bot.storage.bibliographies import Owner
-from bot.styles import UnknownStyle, list_styles, search_styles
-from bot.ui.terminal import render_neighbourhood_text, render_summary_text, render_text
+from bot.help import ABOUT, TERMINAL_EXAMPLES, terminal_epilog
 
-TOKEN_HELP = """\
+if TYPE_CHECKING:
+    from bot.bibliographies import Actor, BibliographyService
+    from bot.citing import CiteService
+    from bot.neighbours import NeighbourService
+    from bot.papers import PaperService
+
+TOKEN_HELP = (
+    """\
 litbot needs a Discord bot token to connect to Discord.
 
   1. Open https://discord.com/developers/applications, create an application,
@@ -30,17 +33,21 @@ litbot needs a Discord bot token to connect to Discord.
 
 Without a token, the same lookups work in the terminal, for example:
 
-  litbot paper 10.1186/s12943-023-01737-7
-  litbot paper https://arxiv.org/abs/2311.16162 --json
-  litbot cite 10.1186/s12943-023-01737-7 --style apa        (or vancouver, bibtex, ris, …)
-  litbot summary 10.1186/s12943-023-01737-7
-  litbot neighbours 10.1186/s12943-023-01737-7 --kind cited-by
 """
+    + "\n".join(f"  {line}" for line in TERMINAL_EXAMPLES[:5])
+    + "\n"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import textwrap
+
+    # /help in Discord says the same (bot/help.py)
     parser = argparse.ArgumentParser(
-        prog="litbot", description="A literature assistant for a research lab's Discord."
+        prog="litbot",
+        description=textwrap.fill(ABOUT, 78),
+        epilog=terminal_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "-v",
@@ -80,12 +87,26 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--markdown", action="store_true", help="styles: Markdown, not text")
     export.add_argument("--out", help="file to write (default: stdout)")
     bib_sub.choices["import"].add_argument("file", help=".bib, .ris or .txt of identifiers")
+    watch = bib_sub.add_parser(
+        "watch",
+        help="re-check saved works for retractions, corrections and published versions",
+        description="Re-check every saved work that is due (all of them with --all) against "
+        "Crossref, OpenAlex and arXiv, print what changed, and plan the alerts the running bot "
+        "delivers (each notice once per channel or member).",
+    )
+    watch.add_argument("--all", action="store_true", help="re-check every saved work now")
+    watch.add_argument("--limit", type=int, help="re-check at most this many works")
 
     hood = sub.add_parser(
         "neighbours", help="a paper's references, citing works or related works (OpenAlex)"
     )
     hood.add_argument("query", nargs="+", help="DOI, URL, arXiv id, PMID, PMCID or title")
     hood.add_argument("--kind", choices=("references", "cited-by", "related"), default="references")
+    hood.add_argument(
+        "--png",
+        metavar="FILE",
+        help="draw the neighbourhood map (references, citing and related works) to a PNG file",
+    )
 
     summary = sub.add_parser("summary", help="print a paper's TL;DR and key sentences")
     summary.add_argument("query", nargs="+", help="DOI, URL, arXiv id, PMID, PMCID or title")
@@ -126,8 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def fail(error: LitError) -> int:
     """One line on stderr; exit 2 for bad or unknown input, 3 for upstream trouble."""
-    # an unknown style's Discord message points at autocomplete; here, at `litbot styles`
-    message = error.terminal_message if isinstance(error, UnknownStyle) else error.user_message
+    # an unknown style's Discord message points at autocomplete; its terminal_message, at
+    # `litbot styles` (bot.styles.UnknownStyle, not imported here: bot.styles is not lean)
+    message = getattr(error, "terminal_message", None) or error.user_message
     print(f"litbot: {message}", file=sys.stderr)
     return error.exit_code
 
@@ -136,6 +158,8 @@ def styles(query: str, *, dependent: bool = False, limit: int = 25) -> int:
     """Style ids and titles, one per line: the bundled styles (journal styles too with
     ``dependent``), or the best matches for ``query``, journals included. A journal's
     (dependent) style names the style it uses."""
+    from bot.styles import list_styles, search_styles
+
     query = " ".join(query.split())
     found = search_styles(query, max(1, limit)) if query else list_styles(dependent=dependent)
     if not found:
@@ -196,8 +220,13 @@ def format_file(path: str, style: str, output: str = "text") -> int:
 
 
 async def paper(papers: PaperService, query: str, *, as_json: bool) -> int:
+    import json
+
+    from bot.identifiers import parse_identifier
+    from bot.ui.terminal import render_text
+
     try:
-        work = await papers.lookup(parse_identifier(query))
+        work = await papers.lookup(parse_identifier(query), settled=True)
     except LitError as error:
         return fail(error)
     if as_json:
@@ -209,6 +238,8 @@ async def paper(papers: PaperService, query: str, *, as_json: bool) -> int:
 
 async def cite(cites: CiteService, query: str, style: str) -> int:
     """Plain text (no Markdown) on stdout, ready to paste."""
+    from bot.identifiers import parse_identifier
+
     try:
         _, formatted = await cites.cite(parse_identifier(query), style, markup="text")
     except LitError as error:
@@ -218,10 +249,12 @@ async def cite(cites: CiteService, query: str, style: str) -> int:
 
 
 async def summary(papers: PaperService, query: str) -> int:
+    from bot.identifiers import parse_identifier
     from bot.summaries import key_sentences
+    from bot.ui.terminal import render_summary_text
 
     try:
-        work = await papers.lookup(parse_identifier(query))
+        work = await papers.lookup(parse_identifier(query), settled=True)
     except LitError as error:
         return fail(error)
     sentences = key_sentences(work.title, work.abstract, 3) if work.abstract else []
@@ -230,22 +263,42 @@ async def summary(papers: PaperService, query: str) -> int:
 
 
 def _actor(args) -> Actor:
+    from bot.bibliographies import Actor
+    from bot.storage.bibliographies import Owner
+
     # The CLI is run by whoever holds the database file: an administrator, not rate-limited.
     owner = Owner.guild(args.guild) if args.guild is not None else Owner.user(args.user)
     return Actor.administrator(owner)
 
 
+def _copy_out(file, out: str | None) -> None:
+    """An export's file to ``out``, or to stdout as text."""
+    import io
+    import shutil
+
+    if out:
+        with open(out, "wb") as target:
+            shutil.copyfileobj(file, target)
+    else:
+        shutil.copyfileobj(io.TextIOWrapper(file, encoding="utf-8", newline=""), sys.stdout)
+
+
 async def bib(bibs: BibliographyService, args) -> int:
+    import asyncio
+
     try:
+        if args.bib_command == "watch":
+            return await watch(bibs, args)
         if args.bib_command == "export":
             exported = await bibs.export(
                 _actor(args), args.name, args.format, markdown=args.markdown
             )
+            try:  # copied from its spooled file in pieces: a big export is never whole in memory
+                await asyncio.to_thread(_copy_out, exported.open(), args.out)
+            finally:
+                exported.close()
             if args.out:
-                await asyncio.to_thread(Path(args.out).write_bytes, exported.data)
                 print(f"{exported.count} entries written to {args.out}", file=sys.stderr)
-            else:
-                sys.stdout.write(exported.data.decode())
             return 0
         path = Path(args.file)
         try:
@@ -260,11 +313,62 @@ async def bib(bibs: BibliographyService, args) -> int:
         return fail(error)
 
 
-async def neighbours(papers: PaperService, hoods: NeighbourService, query: str, kind) -> int:
+async def watch(bibs: BibliographyService, args) -> int:
+    """``litbot bib watch``: one re-check, and what it found."""
+    from bot.storage.watch import WatchStore
+    from bot.watch import Watch
+
+    store = WatchStore(bibs.store.db)
+    watcher = Watch(store, bibs.papers)
+    report = await watcher.run_once(force=args.all, limit=args.limit)
+    print(
+        f"Re-checked {report.checked} saved work(s)"
+        + (f", {report.failed} unreachable (tried again next run)" if report.failed else "")
+        + (f", {report.unknown} no longer known to any source" if report.unknown else "")
+        + "."
+    )
+    for key in report.changed:
+        for event in await store.events(key):
+            when = f" {event.date}" if event.date else ""
+            notice = f" (notice: doi:{event.notice})" if event.notice else ""
+            print(f"  {key}: {event.words}{when}{notice}")
+    if report.alerts:
+        print(f"{report.alerts} alert(s) planned; the running bot delivers them.")
+    else:
+        print("Nothing new.")
+    return 0
+
+
+async def neighbours(
+    papers: PaperService, hoods: NeighbourService, query: str, kind, png: str | None = None
+) -> int:
+    from bot.identifiers import parse_identifier
+    from bot.ui.terminal import render_neighbourhood_text
+
     try:
-        work = await papers.lookup(parse_identifier(query))
+        work = await papers.lookup(parse_identifier(query), settled=True)
+        if png:
+            return await _map(hoods, work, png)
         hood = await hoods.neighbourhood(work, kind)
     except LitError as error:
         return fail(error)
     print(render_neighbourhood_text(work, hood))
+    return 0
+
+
+async def _map(hoods: NeighbourService, work, path: str) -> int:
+    """``--png FILE``: the map drawn (off the event loop) to FILE, its legend on stdout."""
+    import asyncio
+
+    from bot.maps import map_legend, render_map_png
+
+    data = await hoods.neighbour_map(work)
+    image = await asyncio.to_thread(render_map_png, data)
+    try:
+        await asyncio.to_thread(Path(path).write_bytes, image)
+    except OSError as error:
+        print(f"litbot: cannot write {path}: {error.strerror}", file=sys.stderr)
+        return 2
+    print(map_legend(data))
+    print(f"map written to {path}", file=sys.stderr)
     return 0

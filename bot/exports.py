@@ -155,17 +155,27 @@ def bibtex_key(work: Work, taken: set[str]) -> str:
     return unique_key(key_base(work), taken)
 
 
-def cite_keys(works: Sequence[Work], preferred: Sequence[str | None] | None = None) -> list[str]:
-    """One key per work, unique within the list: ``preferred[i]`` (a key the user chose, or one
-    stored earlier) where it is usable and free, else a new key; a preferred key that another
-    work claimed first keeps its stem with ``a``, ``b``… (``smith2020`` → ``smith2020a``)."""
-    wanted = [user_key(k) for k in preferred] if preferred else [None] * len(works)
+def claim_keys(preferred: Sequence[str | None]) -> tuple[list[str | None], set[str]]:
+    """The first pass of ``cite_keys``: each usable key of ``preferred`` that no earlier one
+    claimed (``None`` elsewhere), and the casefolded keys so taken."""
     taken: set[str] = set()
-    keys: list[str | None] = [None] * len(works)
-    for i, key in enumerate(wanted):
+    keys: list[str | None] = [None] * len(preferred)
+    for i, key in enumerate(user_key(k) for k in preferred):
         if key and key.casefold() not in taken:
             taken.add(key.casefold())
             keys[i] = key
+    return keys, taken
+
+
+def cite_keys(works: Sequence[Work], preferred: Sequence[str | None] | None = None) -> list[str]:
+    """One key per work, unique within the list: ``preferred[i]`` (a key the user chose, or one
+    stored earlier) where it is usable and free, else a new key; a preferred key that another
+    work claimed first keeps its stem with ``a``, ``b``… (``smith2020`` → ``smith2020a``).
+
+    A streamed export runs the same two passes itself (``claim_keys``, then ``unique_key`` in
+    order), decoding only the works whose key it has to make."""
+    wanted = [user_key(k) for k in preferred] if preferred else [None] * len(works)
+    keys, taken = claim_keys(wanted)
     for i, work in enumerate(works):
         if keys[i] is None:
             keys[i] = unique_key(wanted[i] or key_base(work), taken)

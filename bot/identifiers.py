@@ -299,6 +299,52 @@ def find_identifiers(text: str) -> list[Identifier]:
     return found
 
 
+def message_identifiers(content: str) -> list[Identifier]:
+    """The identifiers of a chat message that litbot may unfurl: ``find_identifiers`` on what
+    a reader sees as plain text. Code (fenced blocks and inline), spoilers and links whose
+    preview the author suppressed (``<https://…>``, as for Discord's own previews) are left
+    out: the author did not ask for a card there."""
+    if len(content) > MAX_MESSAGE_LENGTH:
+        content = content[:MAX_MESSAGE_LENGTH]
+    for pattern in _NOT_UNFURLED:
+        content = pattern.sub(" ", content)
+    text = _clean(content)
+    matches = [(start, ident) for start, _, ident in _scan(text)]
+    # Publisher links whose path holds no DOI text (nature.com/articles/…, elifesciences.org/
+    # articles/…): read as a whole query, as /paper would read them.
+    for link in _LINK_TOKEN.finditer(text):
+        if _scan(link[0]):
+            continue
+        try:
+            ident = parse_identifier(link[0])
+        except InvalidIdentifier:
+            continue
+        if ident.kind is not IdKind.TITLE:
+            matches.append((link.start(), replace(ident, raw=link[0])))
+    found: list[Identifier] = []
+    seen: set[str] = set()
+    for _, ident in sorted(matches, key=lambda m: m[0]):
+        keys = {ident.key} | ({f"doi:{ident.doi}"} if ident.doi else set())
+        if not keys & seen:
+            seen |= keys
+            found.append(ident)
+    return found
+
+
+# Discord's limit is 4,000 characters (Nitro); nothing longer reaches the scanner.
+MAX_MESSAGE_LENGTH = 4000
+_LINK_TOKEN = re.compile(r"(?<![\w.@/-])(?:https?://|www\.)[^\s<>]+", re.IGNORECASE)
+# In this order: code first (a "||" or "<" inside code is code), then spoilers, then links
+# with their preview suppressed. Lazy matches: a pair closes at its nearest partner, as
+# Discord's own Markdown does; an unpaired marker is plain text.
+_NOT_UNFURLED = (
+    re.compile(r"```.*?```", re.DOTALL),
+    re.compile(r"(``?)(?!`).+?(?<!`)\1(?!`)", re.DOTALL),
+    re.compile(r"\|\|.+?\|\|", re.DOTALL),
+    re.compile(r"<(?:https?://|www\.)[^\s<>]+>", re.IGNORECASE),
+)
+
+
 # --- handlers ---------------------------------------------------------------------------------
 
 

@@ -300,3 +300,127 @@ class NeighbourService:
                 page + 1,
             )
         return items, len(listing.ids), now
+
+    async def neighbour_map(self, work: Work) -> NeighbourMap:
+        """The data for ``work``'s neighbourhood map (``neighbour_map``; drawn by
+        ``bot.maps``)."""
+        return await neighbour_map(self, work)
+
+
+# --- the neighbourhood map ---------------------------------------------------------------------
+
+MAP_REFERENCES = 15  # the first references OpenAlex lists
+MAP_CITING = 10  # the most cited works citing it
+MAP_RELATED = 10  # the first related works
+MAP_FIELDS = f"{openalex.ENTRY_FIELDS},referenced_works"  # edges come from reference lists
+ROLES = ("seed", "reference", "citing", "related")
+
+
+@dataclass(frozen=True, slots=True)
+class MapNode:
+    """One work on the map: ``key`` is its OpenAlex id, ``label`` "Zhou 2023"."""
+
+    key: str
+    label: str
+    title: str
+    year: int | None
+    cited_by: int
+    role: str  # one of ROLES
+    doi: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NeighbourMap:
+    """A work among its references, its most cited citing works and its related works; an
+    edge ``(a, b)`` says that ``a`` cites ``b`` (from OpenAlex's reference lists). Plain data,
+    so it can be drawn in a worker process (``bot.maps``)."""
+
+    seed: MapNode
+    nodes: tuple[MapNode, ...]  # the seed first
+    edges: tuple[tuple[str, str], ...]
+    listed: dict[str, int]  # role → how many OpenAlex lists in all (the map shows a part)
+    fetched_at: str
+
+    def of(self, role: str) -> list[MapNode]:
+        return [n for n in self.nodes if n.role == role]
+
+
+def map_label(first_author: str | None, year: int | None) -> str:
+    """ "Zhou 2023": the first author's family name and the year, what a lab calls a paper."""
+    who = " ".join((first_author or "Anon.").split())
+    if len(who) > 24:
+        who = who[:23] + "…"
+    return f"{who} {year}" if year else who
+
+
+def _map_node(record: SourceRecord, role: str) -> MapNode:
+    first = record.authors[0] if record.authors else None
+    return MapNode(
+        key=record.openalex_id or "",
+        label=map_label((first.family or first.name) if first else None, record.year),
+        title=record.title or "Untitled work",
+        year=record.year,
+        cited_by=record.cited_by_count or 0,
+        role=role,
+        doi=record.doi,
+    )
+
+
+async def neighbour_map(service: NeighbourService, work: Work) -> NeighbourMap:
+    """The data of ``work``'s map: two OpenAlex requests (one batch for the references and
+    related works, one page of citing works, most cited first), each with reference lists."""
+    if not work.openalex_id:
+        raise NoNeighbourhood(
+            "OpenAlex does not know this work, so its neighbourhood cannot be drawn."
+        )
+    refs = list(work.referenced[:MAP_REFERENCES])
+    related = [i for i in work.related[:MAP_RELATED] if i not in refs]
+    try:
+        found = await openalex.works_by_ids(service.up.openalex, refs + related, select=MAP_FIELDS)
+        citing, cited_count = await openalex.list_works(
+            service.up.openalex,
+            f"cites:{work.openalex_id}",
+            per_page=MAP_CITING,
+            sort="cited_by_count:desc",
+            select=MAP_FIELDS,
+        )
+    except SourceError as error:
+        raise UpstreamError(
+            f"The map is unavailable right now (OpenAlex: {error.reason})."
+        ) from error
+    first = work.authors[0] if work.authors else None
+    seed = MapNode(
+        key=work.openalex_id,
+        label=map_label((first.family or first.name) if first else None, work.year),
+        title=work.title,
+        year=work.year,
+        cited_by=work.cited_by_count or 0,
+        role="seed",
+        doi=work.doi,
+    )
+    nodes: dict[str, MapNode] = {seed.key: seed}
+    lists: dict[str, tuple[str, ...]] = {seed.key: work.referenced}
+    for role, records in (
+        ("reference", [found[i] for i in refs if i in found]),
+        ("citing", citing),
+        ("related", [found[i] for i in related if i in found]),
+    ):
+        for record in records:
+            if record.openalex_id and record.openalex_id not in nodes:
+                nodes[record.openalex_id] = _map_node(record, role)
+                lists[record.openalex_id] = record.referenced
+    edges = {(seed.key, key) for key in refs if key in nodes}
+    edges |= {(n.key, seed.key) for n in nodes.values() if n.role == "citing"}
+    for source, cited in lists.items():
+        edges |= {(source, key) for key in cited if key in nodes and key != source}
+    return NeighbourMap(
+        seed=seed,
+        nodes=tuple(nodes.values()),
+        edges=tuple(sorted(edges)),
+        listed={
+            "reference": len(work.referenced),
+            "citing": cited_count if cited_count is not None else len(citing),
+            "related": len(work.related),
+        },
+        fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )

@@ -162,9 +162,11 @@ class PaperService:
         later through ``updates``. ``settled=True`` waits for every core source and the local
         TL;DR (citations, saved entries, the terminal).
 
-        ``extras=False`` (bulk imports; implies ``settled``) skips the extra sources (Semantic
-        Scholar, limited to one request a second) and caches the result only as a fallback, so
-        the next card lookup asks everyone.
+        ``extras=False`` (bulk imports; implies ``settled``) asks only the bibliographic sources
+        (OpenAlex, Crossref or DataCite, whose batches carry fifty DOIs a request): not Semantic
+        Scholar (one request a second), NCBI or Unpaywall (no batch; OpenAlex's open-access
+        data stands in), and caches the result only as a fallback, so the next card lookup asks
+        everyone.
         """
         settled = settled or not extras
         key = ident.key if extras else f"{ident.key}#core"
@@ -195,6 +197,30 @@ class PaperService:
             if work is not last:  # (the card compares what it renders before editing)
                 last = work
                 yield _version_note(ident, work)
+
+    async def recheck(self, doi: str) -> Work | None:
+        """A saved work's record fetched anew for the watch (``bot.watch``): the sources that
+        carry notices — Crossref (or DataCite), OpenAlex, and arXiv for its preprints — never
+        from the cache, at the caller's priority. ``None`` when no source knows it any more;
+        ``UpstreamError`` when none answered."""
+        calls: dict[str, Awaitable[Any]] = {"openalex": openalex.fetch_doi(self.up.openalex, doi)}
+        if doi.split("/", 1)[0] in datacite.DATACITE_PREFIXES:
+            calls["datacite"] = datacite.fetch_doi(self.up.datacite, doi)
+        else:
+            calls["crossref"] = crossref.fetch_doi(self.up.crossref, doi)
+        if arxiv_id := arxiv_id_of_doi(doi):
+            calls["arxiv"] = arxiv.fetch(self.up.arxiv, arxiv_id)
+        outcomes = await asyncio.gather(
+            *(self._request(self._guard(s, c)) for s, c in calls.items())
+        )
+        records = {o.source: o.record for o in outcomes if o.record is not None}
+        failed = {o.source: o.error for o in outcomes if o.error}
+        if not _bibliographic(records):
+            if failed:
+                names = ", ".join(SOURCE_LABELS.get(s, s) for s in sorted(failed))
+                raise UpstreamError(f"Could not re-check {doi}: {names} did not answer.")
+            return None
+        return self._build(doi, records, failed)
 
     async def final(self, ident: Identifier) -> Work:
         """The work once every source has answered, the late ones too (what the card shows
@@ -389,7 +415,8 @@ class PaperService:
             calls["datacite"] = datacite.fetch_doi(self.up.datacite, doi)
         else:
             calls["crossref"] = crossref.fetch_doi(self.up.crossref, doi)
-            calls["unpaywall"] = unpaywall.fetch_work(self.up.unpaywall, doi)
+            if extras:  # bulk work (imports) takes its access data from OpenAlex: Unpaywall
+                calls["unpaywall"] = unpaywall.fetch_work(self.up.unpaywall, doi)  # has no batch
         arxiv_id = arxiv_id_of_doi(doi)
         if extras:
             calls["s2"] = semanticscholar.fetch_paper(self.up.s2, doi)

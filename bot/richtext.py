@@ -686,25 +686,46 @@ def _grouped(runs: list[tuple[str, Style]]) -> list[tuple[str, Style]]:
 # Normalisation on (text, styles)
 
 
+# Distinct code points whose verdict ``_INVISIBLE`` remembers: far more than any real text
+# holds (a CJK abstract uses a few thousand), few enough (~1 MB) that hostile text cannot grow
+# the table; past it a verdict is computed again each time, still in one pass.
+_INVISIBLE_MEMO = 16_384
+_DROPPED_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Cn"})
+
+
+class _InvisibleTable(dict):
+    """``str.translate`` table of ``_drop_invisible``: code point → ``None`` (drop) or itself.
+
+    Filled on first sight of each code point from ``unicodedata.category``, so nothing is
+    computed at import (a table of all 1.1 million code points costs ~0.4 s to build)."""
+
+    def __missing__(self, code: int) -> int | None:
+        char = chr(code)
+        if char in "\n\t":
+            verdict: int | None = code
+        elif char == "\ufffd":
+            verdict = None
+        else:
+            category = unicodedata.category(char)
+            dropped = category in _DROPPED_CATEGORIES or (
+                category == "Cf" and char not in "\u200d\u200c"
+            )
+            verdict = None if dropped else code
+        if len(self) < _INVISIBLE_MEMO:
+            self[code] = verdict
+        return verdict
+
+
+_INVISIBLE = _InvisibleTable()
+
+
 def _drop_invisible(text: str) -> str:
     """Replacement characters, controls, private-use and format characters removed (newlines,
-    tabs, ZWJ and ZWNJ kept)."""
+    tabs, ZWJ and ZWNJ kept). One ``str.translate`` pass in C over a table of the code points
+    seen so far (``_InvisibleTable``)."""
     if "\ufffd" not in text and text.replace("\n", " ").replace("\t", " ").isprintable():
         return text  # the usual case, checked in C
-    out = []
-    for ch in text:
-        if ch in "\n\t":
-            out.append(ch)
-            continue
-        if ch == "\ufffd":
-            continue
-        cat = unicodedata.category(ch)
-        if cat in ("Cc", "Cs", "Co", "Cn"):
-            continue
-        if cat == "Cf" and ch not in "\u200d\u200c":
-            continue
-        out.append(ch)
-    return "".join(out)
+    return text.translate(_INVISIBLE)
 
 
 def _resolve_soft(

@@ -18,6 +18,7 @@ from bot.storage.citations import CitationCache
 from bot.storage.database import Database
 from bot.storage.neighbourhoods import NeighbourhoodCache
 from bot.storage.preferences import Preferences
+from bot.workers import Workers
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,12 +28,19 @@ class DomainServices:
     neighbours: NeighbourService
 
 
-def build_services(papers: PaperService, db: Database) -> DomainServices:
-    store = BibliographyStore(db)  # CiteService reads saved entries' BibTeX keys from it
-    cites = CiteService(papers, CitationCache(db), Preferences(db), bibliographies=store)
+def build_services(
+    papers: PaperService, db: Database, workers: Workers | None = None
+) -> DomainServices:
+    """``workers``: the composition root's worker processes; ``None`` runs the same jobs in
+    threads of this process (tests, scripts: ``Workers.inline``)."""
+    workers = workers or Workers.inline()
+    store = BibliographyStore(db, workers)  # CiteService reads saved entries' BibTeX keys
+    cites = CiteService(
+        papers, CitationCache(db), Preferences(db), bibliographies=store, workers=workers
+    )
     return DomainServices(
         cites=cites,
-        bibs=BibliographyService(store, papers, cites, Cooldowns()),
+        bibs=BibliographyService(store, papers, cites, Cooldowns(), workers),
         neighbours=NeighbourService(
             papers.up, NeighbourhoodCache(db), ttl_seconds=papers.ttl_seconds
         ),

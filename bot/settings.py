@@ -38,6 +38,9 @@ class Settings(BaseSettings):
         default=DISCORD_GATEWAY_URL, alias="LITBOT_DISCORD_GATEWAY_URL"
     )
     dev_guild_id: int | None = Field(default=None, gt=0, alias="LITBOT_DEV_GUILD")
+    # The privileged message-content intent (Developer Portal → Bot): without it, pasted links
+    # unfurl in DMs, in messages that mention the bot and in replies to it, not channel-wide.
+    message_content: bool = Field(default=False, alias="LITBOT_MESSAGE_CONTENT")
 
     # Upstream APIs: roots to which each client appends the API's documented path.
     openalex_url: str = Field(default="https://api.openalex.org", alias="LITBOT_OPENALEX_URL")
@@ -67,6 +70,13 @@ class Settings(BaseSettings):
         default=24 * 7, ge=0, allow_inf_nan=False, alias="LITBOT_CACHE_TTL_HOURS"
     )
 
+    # The living library (bot/watch.py): each saved work is re-checked every
+    # LITBOT_WATCH_HOURS; the job wakes every LITBOT_WATCH_POLL_MINUTES to re-check what is due
+    # and deliver alerts (also those planned by `litbot bib watch`).
+    watch_hours: float = Field(default=24.0, gt=0, allow_inf_nan=False, alias="LITBOT_WATCH_HOURS")
+    watch_poll_minutes: float = Field(
+        default=10.0, gt=0, allow_inf_nan=False, alias="LITBOT_WATCH_POLL_MINUTES"
+    )
     log_level: str = Field(default="INFO", alias="LITBOT_LOG_LEVEL")
 
     @field_validator("discord_token", mode="before")

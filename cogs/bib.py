@@ -13,14 +13,13 @@ from discord.ext import commands
 from bot import bibio
 from bot.bibliographies import MAX_PAGE, Actor, BibliographyError, Page
 from bot.bot import NO_MENTIONS, LitBot
-from bot.citing import resolve_target
 from bot.errors import StaleComponent
 from bot.markdown import escape
 from bot.text import plural
 from bot.ui.cards import render_entry, render_page
 from bot.ui.components import actor_for, guarded
 from bot.ui.custom_ids import STALE, number
-from cogs.cite import style_choices
+from cogs.cite import choices
 
 SORTS = [
     app_commands.Choice(name="newest first", value="added"),
@@ -31,6 +30,7 @@ SORTS = [
 SORT_CODES = {"added": "a", "author": "u", "year": "y", "title": "t"}
 SORT_NAMES = {v: k for k, v in SORT_CODES.items()}
 REPORT_INLINE = 1500
+CUSTOM_ID_LIMIT = 100  # Discord's limit; a button whose anchor would pass it goes by number
 
 
 class StaleButton(discord.ui.DynamicItem[discord.ui.Button], template=r"lit:[\s\S]*"):
@@ -52,9 +52,17 @@ def page_view(page: Page, user_id: int) -> discord.ui.View:
 
 class PageButton(
     discord.ui.DynamicItem[discord.ui.Button],
-    template=r"lit:bp:(?P<bib>\d+):(?P<index>\d+):(?P<sort>[auyt]):(?P<user>\d+):(?P<tag>[\w-]*)",
+    template=(
+        r"lit:bp:(?P<bib>\d+):(?P<index>\d+):(?P<sort>[auyt]):(?P<user>\d+):(?P<tag>[\w-]*)"
+        r"(?::(?P<way>[ab])(?P<anchor>\d+))?"
+    ),
 ):
-    """◀ / ▶ on a list. Pages are re-read on every click, scoped to the clicker's server."""
+    """◀ / ▶ on a list. Pages are re-read on every click, scoped to the clicker's server.
+
+    The button names the entry next to its page (``a``: the page starts after it, ``b``: it
+    ends before it), so the page is found by seeking the sort index, as cheap on page 5,000
+    as on page 2; its number is what the footer shows, and what is used when that entry is
+    gone (buttons made before anchors existed have none)."""
 
     def __init__(
         self,
@@ -66,15 +74,22 @@ class PageButton(
         *,
         label: str = "Next ▶",
         disabled: bool = False,
+        anchor: tuple[str, int] | None = None,
     ) -> None:
         self.bibliography_id, self.index, self.sort = bibliography_id, max(0, index), sort
         self.tag, self.user_id = tag, user_id
         code = SORT_CODES.get(sort, "a")
+        custom_id = f"lit:bp:{bibliography_id}:{self.index}:{code}:{user_id}:{tag}"
+        if anchor is not None and len(custom_id) + 2 + len(str(anchor[1])) > CUSTOM_ID_LIMIT:
+            anchor = None
+        if anchor is not None:
+            custom_id += f":{anchor[0]}{anchor[1]}"
+        self.anchor = anchor
         super().__init__(
             discord.ui.Button(
                 label=label,
                 style=discord.ButtonStyle.secondary,
-                custom_id=f"lit:bp:{bibliography_id}:{self.index}:{code}:{user_id}:{tag}",
+                custom_id=custom_id,
                 disabled=disabled,
             )
         )
@@ -82,6 +97,7 @@ class PageButton(
     @classmethod
     def step(cls, page: Page, user_id: int, step: int) -> PageButton:
         back = step < 0
+        entry_id = page.first_id if back else page.last_id
         return cls(
             page.bibliography.id,
             page.page + step,
@@ -90,6 +106,7 @@ class PageButton(
             user_id,
             label="◀ Previous" if back else "Next ▶",
             disabled=page.page == 0 if back else page.page >= page.pages - 1,
+            anchor=(("b" if back else "a"), entry_id) if entry_id is not None else None,
         )
 
     @classmethod
@@ -97,12 +114,14 @@ class PageButton(
         cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
     ) -> PageButton | StaleButton:
         try:
+            anchor = (match["way"], number(match["anchor"])) if match["way"] else None
             return cls(
                 number(match["bib"]),
                 number(match["index"], limit=MAX_PAGE),
                 SORT_NAMES[match["sort"]],
                 match["tag"],
                 number(match["user"]),
+                anchor=anchor,
             )
         except StaleComponent:
             return StaleButton(item)
@@ -117,12 +136,15 @@ class PageButton(
             )
             return
         client: Any = interaction.client
+        way, entry_id = self.anchor or ("", None)
         page = await client.bibs.page(
             actor_for(interaction),
             bibliography_id=self.bibliography_id,
             page=self.index,
             sort=self.sort,
             tag=self.tag or None,
+            after=entry_id if way == "a" else None,
+            before=entry_id if way == "b" else None,
         )
         await interaction.response.edit_message(
             embed=render_page(page), view=page_view(page, self.user_id)
@@ -286,25 +308,28 @@ class BibCog(commands.Cog):
         tag: str | None = None,
     ) -> None:
         actor = actor_for(interaction)
-        resolve_target(format)  # an unknown style or bibliography is refused before deferring
-        await self.bot.bibs.resolve(actor, bibliography)
+        await self.bot.cites.resolve(format)  # an unknown style or bibliography is refused
+        await self.bot.bibs.resolve(actor, bibliography)  # before deferring
         self.bot.bibs.check_cooldown(actor, "export")
         await interaction.response.defer(thinking=True, ephemeral=True)
         exported = await self.bot.bibs.export(
             actor, bibliography, format, markdown=markdown, tag=tag
         )
-        limit = getattr(interaction, "attachment_size_limit", 8 * 1024 * 1024) or 8 * 1024 * 1024
-        if len(exported.data) > limit:
-            raise BibliographyError(
-                "The export is larger than Discord lets me attach here; export by tag, or use "
-                "`litbot bib export` on the server."
+        try:  # sent from its spooled file, never copied whole into memory
+            limit = getattr(interaction, "attachment_size_limit", 0) or 8 * 1024 * 1024
+            if exported.size > limit:
+                raise BibliographyError(
+                    "The export is larger than Discord lets me attach here; export by tag, or "
+                    "use `litbot bib export` on the server."
+                )
+            await interaction.followup.send(
+                f"{plural(exported.count, 'entry', 'entries')} as {escape(exported.label)}.",
+                file=discord.File(exported.open(), filename=exported.filename),
+                ephemeral=True,
+                allowed_mentions=NO_MENTIONS,
             )
-        await interaction.followup.send(
-            f"{plural(exported.count, 'entry', 'entries')} as {escape(exported.label)}.",
-            file=discord.File(io.BytesIO(exported.data), filename=exported.filename),
-            ephemeral=True,
-            allowed_mentions=NO_MENTIONS,
-        )
+        finally:
+            exported.close()
 
     @bib.command(name="import", description="Import a .bib, .ris, or .txt list of identifiers")
     @app_commands.describe(
@@ -416,7 +441,7 @@ class BibCog(commands.Cog):
 
     @export.autocomplete("format")
     async def _formats(self, interaction: discord.Interaction, current: str):
-        return style_choices(current or "bib")
+        return await choices(self.bot, current or "bib")
 
 
 async def setup(bot: LitBot) -> None:

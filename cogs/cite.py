@@ -10,9 +10,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import styles
 from bot.bot import NO_MENTIONS, LitBot
-from bot.citing import FORMATS, resolve_target, style_title
+from bot.citing import FORMATS, style_title
 from bot.errors import LitError, PermissionDenied
 from bot.markdown import escape
 from bot.models import Identifier
@@ -25,19 +24,12 @@ log = logging.getLogger(__name__)
 CHOICE_LIMIT = 25
 
 
-def style_choices(current: str) -> list[app_commands.Choice[str]]:
+async def choices(bot: LitBot, current: str) -> list[app_commands.Choice[str]]:
     """≤ 25 choices: matching machine formats first, then styles (exact ids and aliases, then
-    the best matches; ``bot.styles.search_styles``). CPU work: run it in a worker thread."""
-    query = current.strip().lower()
-    choices = [
-        app_commands.Choice(name=f"{label} (file format)", value=key)
-        for key, (label, _, _) in FORMATS.items()
-        if query and (query in key or query in label.lower())
-    ]
-    for style in styles.search_styles(query, limit=CHOICE_LIMIT - len(choices)):
-        name = style.title if len(style.title) <= 100 else style.title[:99] + "…"
-        choices.append(app_commands.Choice(name=name, value=style.id))
-    return choices[:CHOICE_LIMIT]
+    the best matches; ``bot.citing.style_options``), searched in the interactive worker process
+    (the search reads every style's title), so autocomplete never holds the event loop."""
+    options = await bot.cites.style_options(current, CHOICE_LIMIT)
+    return [app_commands.Choice(name=name, value=value) for name, value in options]
 
 
 class CiteCog(commands.Cog):
@@ -46,10 +38,14 @@ class CiteCog(commands.Cog):
         self._scan: asyncio.Task[None] | None = None
 
     async def cog_load(self) -> None:
-        # The style list (10,800 files) is read once, in a worker thread, while the bot
-        # connects: autocomplete and style names never wait for it on the event loop.
-        self._scan = asyncio.create_task(styles.load())
+        # The interactive worker starts while the bot connects and reads the style list
+        # (10,800 files) for autocomplete and style names; the bulk workers start with the
+        # first export or import, so a start-up costs no more CPU than it must.
+        self._scan = asyncio.create_task(self._warm())
         self._scan.add_done_callback(_log_failure)
+
+    async def _warm(self) -> None:
+        await self.bot.cites.workers.warm(bulk=False)
 
     async def cog_unload(self) -> None:
         if self._scan is not None:
@@ -72,8 +68,8 @@ class CiteCog(commands.Cog):
         style: str | None = None,
         private: bool = False,
     ) -> None:
-        # bad names answer before deferring; a title or a typo searches the list: off the loop
-        target = await asyncio.to_thread(resolve_target, style) if style else None
+        # bad names answer before deferring; a title or a typo searches the list: in a worker
+        target = await self.bot.cites.resolve(style) if style else None
         await interaction.response.defer(ephemeral=private, thinking=True)
         work, formatted = await self.bot.cites.cite(
             query,
@@ -94,7 +90,7 @@ class CiteCog(commands.Cog):
     async def style_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        return await asyncio.to_thread(style_choices, current)
+        return await choices(self.bot, current)
 
     settings = app_commands.Group(
         name="settings",
@@ -129,7 +125,7 @@ class CiteCog(commands.Cog):
                 "Only members with **Manage Server** can change the server's citation style."
             )
         reset = style.strip().lower() in ("default", "reset", "none")
-        if not reset and await asyncio.to_thread(resolve_target, style) in FORMATS:
+        if not reset and await self.bot.cites.resolve(style) in FORMATS:
             raise LitError(
                 "The default must be a citation style; BibTeX, RIS and CSL-JSON are chosen per "
                 "`/cite`."
@@ -149,13 +145,13 @@ class CiteCog(commands.Cog):
     async def settings_style_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        choices = await asyncio.to_thread(style_choices, current)
-        return [c for c in choices if c.value not in FORMATS]
+        found = await choices(self.bot, current)
+        return [c for c in found if c.value not in FORMATS]
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
-        log.error("reading the bundled citation styles failed", exc_info=task.exception())
+        log.error("starting the worker processes failed", exc_info=task.exception())
 
 
 async def setup(bot: LitBot) -> None:

@@ -1,9 +1,11 @@
-"""/paper: look a work up and show its card."""
+"""/paper: look a work up and show its card (compact by default, ``full:`` for every field)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -13,8 +15,8 @@ from bot.bot import NO_MENTIONS, LitBot
 from bot.identifiers import parse_identifier
 from bot.models import Identifier, Work
 from bot.papers import REF_LIMIT, PaperService
-from bot.ui.cards import card_links, render_card
-from bot.ui.components import card_view
+from bot.ui.cards import card_links, render_card, render_compact
+from bot.ui.components import card_view, compact_view
 
 log = logging.getLogger(__name__)
 # How long a card follows its slower sources (Semantic Scholar's queue can be long in a burst).
@@ -45,63 +47,82 @@ def lookup_command(name: str, description: str):
     return decorate
 
 
+def card(work: Work, ref: str | None, *, full: bool = False) -> dict[str, Any]:
+    """The message for ``work``'s card: compact (the default) or full, with its buttons."""
+    if full:
+        view = card_view(ref, card_links(work), has_neighbourhood=bool(work.openalex_id))
+        return {"embed": render_card(work), "view": view}
+    return {"embed": render_compact(work), "view": compact_view(ref, work)}
+
+
 class PaperCog(commands.Cog):
     def __init__(self, bot: LitBot) -> None:
         self.bot = bot
 
     @lookup_command("paper", "Show a paper's card: metadata, access, TL;DR")
-    async def paper(self, interaction: discord.Interaction, query: Query) -> None:
+    @app_commands.describe(full="Every field: abstract, identifiers, sources (default: compact)")
+    async def paper(
+        self, interaction: discord.Interaction, query: Query, full: bool = False
+    ) -> None:
         papers = self.bot.papers
         work = papers.peek(query)
         if work is not None and work.doi and len(work.doi) <= REF_LIMIT:
             # In memory and fresh: the card is the first answer (one request to Discord, no
             # upstream call, so nothing to defer for).
             await interaction.response.send_message(
-                embed=render_card(work),
-                view=card_view(
-                    work.doi.lower(), card_links(work), has_neighbourhood=bool(work.openalex_id)
-                ),
-                allowed_mentions=NO_MENTIONS,
+                **card(work, work.doi.lower(), full=full), allowed_mentions=NO_MENTIONS
             )
             return
         await interaction.response.defer(thinking=True)
         work = await papers.lookup(query)
         ref = await papers.ref(work)
-        embed = render_card(work)
-        message = await interaction.followup.send(
-            embed=embed,
-            view=card_view(ref, card_links(work), has_neighbourhood=bool(work.openalex_id)),
-            allowed_mentions=NO_MENTIONS,
-            wait=True,
-        )
-        self.bot.spawn(refresh_card(papers, message, query, work, embed, ref))
+        shown = card(work, ref, full=full)
+        message = await interaction.followup.send(**shown, allowed_mentions=NO_MENTIONS, wait=True)
+
+        def render(works: Sequence[Work]) -> dict[str, Any]:
+            return card(works[0], ref, full=full)
+
+        self.bot.spawn(follow_cards(papers, message, [query], [work], render))
 
 
-async def refresh_card(
+async def follow_cards(
     papers: PaperService,
-    message: discord.WebhookMessage,
-    ident: Identifier,
-    work: Work,
-    shown: discord.Embed,
-    ref: str,
+    message: Any,
+    idents: Sequence[Identifier],
+    works: Sequence[Work],
+    render: Callable[[Sequence[Work]], dict[str, Any]],
 ) -> None:
-    """Edit a card shown before all its sources answered, each time what it shows changes
-    (Unpaywall's licence, Crossref's pages, the TL;DR …). Interaction tokens live 15 minutes;
-    the card stops following its sources well before."""
-    seen = shown.to_dict()
+    """Edit a message of cards shown before all their sources answered, each time what it
+    shows changes (Unpaywall's licence, Crossref's pages, the TL;DR …). ``render`` makes the
+    message's ``embed``/``embeds`` and ``view`` from the latest works. Interaction tokens live
+    15 minutes; the cards stop following their sources well before."""
+    latest = list(works)
+    seen = _shown(render(latest))
+    lock = asyncio.Lock()
+
+    async def follow(index: int) -> None:
+        nonlocal seen
+        async for newer in papers.updates(idents[index], works[index]):
+            async with lock:
+                latest[index] = newer
+                message_kwargs = render(latest)
+                if _shown(message_kwargs) == seen:
+                    continue
+                await message.edit(**message_kwargs, allowed_mentions=NO_MENTIONS)
+                seen = _shown(message_kwargs)
+
     try:
         async with asyncio.timeout(CARD_REFRESH_SECONDS):
-            async for newer in papers.updates(ident, work):
-                embed = render_card(newer)
-                if embed.to_dict() == seen:
-                    continue
-                view = card_view(ref, card_links(newer), has_neighbourhood=bool(newer.openalex_id))
-                await message.edit(embed=embed, view=view, allowed_mentions=NO_MENTIONS)
-                seen = embed.to_dict()
+            await asyncio.gather(*(follow(i) for i in range(len(latest))))
     except TimeoutError:
-        log.info("stopped following the sources of %s", ident)
-    except discord.HTTPException as exc:  # deleted, or the token expired: the card stays
-        log.info("could not update the card for %s: %s", ident, exc)
+        log.info("stopped following the sources of %s", ", ".join(map(str, idents)))
+    except discord.HTTPException as exc:  # deleted, or the token expired: the cards stay
+        log.info("could not update the cards for %s: %s", ", ".join(map(str, idents)), exc)
+
+
+def _shown(message_kwargs: dict[str, Any]) -> list[dict[str, Any]]:
+    embeds = message_kwargs.get("embeds") or [message_kwargs["embed"]]
+    return [e.to_dict() for e in embeds]
 
 
 async def setup(bot: LitBot) -> None:

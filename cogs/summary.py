@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import discord
 from discord.ext import commands
 
@@ -23,9 +21,10 @@ class SummaryCog(commands.Cog):
     @lookup_command("summary", "A paper's TL;DR and its key sentences")
     async def summary(self, interaction: discord.Interaction, query: Query) -> None:
         await interaction.response.defer(thinking=True)
-        work = await self.bot.papers.lookup(query)
+        work = await self.bot.papers.lookup(query, settled=True)
+        workers = self.bot.cites.workers  # one abstract: a light job, off the event loop
         sentences = (
-            await asyncio.to_thread(key_sentences, work.title, work.abstract, KEY_SENTENCES)
+            await workers.run(key_sentences, work.title, work.abstract, KEY_SENTENCES)
             if work.abstract
             else []
         )

@@ -80,11 +80,15 @@ async def test_crossref_batches_with_the_doi_filter_repeated(mock, tmp_path):
     async with client:
         answers = await asyncio.gather(*(crossref.fetch_doi(up.crossref, d) for d in dois))
     assert [a.doi.lower() for a in answers] == dois
-    (batch,) = list_requests(mock, "crossref.test")
-    filters = batch.url.params["filter"].split(",")
-    assert sorted(f.removeprefix("doi:") for f in filters) == dois
-    assert batch.url.params["rows"] == str(len(dois))
-    assert mock.calls["crossref"] == 1  # all were waiting when the first turn came
+    batches = list_requests(mock, "crossref.test")
+    assert len(batches) == 2 == mock.calls["crossref"]  # 20, then the 10 still waiting
+    asked = []
+    for batch in batches:
+        filters = batch.url.params["filter"].split(",")
+        assert all(f.startswith("doi:") for f in filters) and len(filters) <= crossref.MAX_BATCH
+        assert batch.url.params["rows"] == str(len(filters))
+        asked += [f.removeprefix("doi:") for f in filters]
+    assert sorted(asked) == dois
 
 
 async def test_a_doi_the_filter_syntax_would_split_goes_alone(mock, tmp_path):

@@ -30,7 +30,14 @@ async def test_bot_loads_every_cog_and_commands_fit_discord_limits(tmp_path):
     await db.close()
     names = {c["name"] for c in commands}
     assert {"paper", "cite", "summary", "settings"} <= names
-    for command in commands:
+    actions = [c for c in commands if c.get("type") == 3]  # message actions: any case, spaces
+    assert {c["name"] for c in actions} == {
+        "Cite papers in this message",
+        "Save papers in this message",
+        "Summarise paper in this message",
+    }
+    assert all(1 <= len(c["name"]) <= 32 for c in actions)
+    for command in (c for c in commands if c.get("type", 1) == 1):
         assert NAME.match(command["name"]) and command["name"] == command["name"].lower()
         assert 1 <= len(command["description"]) <= 100
         assert len(command.get("options", [])) <= 25

@@ -139,3 +139,38 @@ async def test_formats_come_back_with_labels_and_extensions(db):
     assert apa.is_style and apa.extension == "md" and "*Molecular Cancer*" in apa.text
     text = await cites.format([seed], "apa", markup="text")
     assert text.extension == "txt" and "*" not in text.text
+
+
+async def test_entries_in_chunks_are_what_one_bibliography_of_all_of_them_prints(
+    db, works, monkeypatch
+):
+    # the same first author three times, scattered through the list: chunks keep them together
+    a, b, c = works[0], works[5], works[9]
+    twins = [
+        replace(a, doi=f"10.5555/twin.{n}", title=f"Twin study {n}", year=a.year) for n in range(3)
+    ]
+    given = replace(b, doi="10.5555/given", authors=(replace(b.authors[0], given="Zed"),))
+    listed = [*works[:4], twins[0], *works[4:8], twins[1], given, *works[8:], twins[2], c]
+    monkeypatch.setattr(citing, "CHUNK", 3)  # many chunks, each of whole author groups
+    whole = citations.format_bibliography(listed, "apa", markup="markdown")
+    assert await service(db).entries(listed, "apa") == whole
+    assert await service(db).entries(listed, "apa") == whole  # from the cache
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["APA", "vancouver", "bibtex", "BibLaTeX", "json", "json.csl", "nature.csl", " IEEE ",
+     "chicago author date", "molecular-cancer", None, ""],
+)  # fmt: skip
+def test_the_quick_path_resolves_as_the_search_does_or_leaves_it_to_the_search(name):
+    quick = citing.quick_target(name)
+    try:
+        searched = resolve_target(name)
+    except citations.UnknownStyle:
+        searched = None
+    assert quick is None or quick == searched
+
+
+def test_a_title_or_a_typo_is_left_to_the_search_in_a_worker():
+    assert citing.quick_target("Chicago Manual of Style 17th edition (author-date)") is None
+    assert citing.quick_target("chicago autor date") is None

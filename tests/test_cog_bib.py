@@ -263,3 +263,30 @@ async def test_a_member_importing_too_often_is_told_when_to_try_again_before_any
     other = await upload(bot, "bob.bib", body, user=BOB)  # another member is not held up
     assert "0 added, 1 already there" in answer(other)["content"]
     assert downloaded == ["https://cdn.test/bob.bib"]
+
+
+async def test_page_buttons_name_the_entry_next_to_their_page_and_old_buttons_still_work(env):
+    bot = env
+    lines = "\n".join(f"@article{{k{i}, title={{Paper {i:02d}}}, year=2000}}" for i in range(25))
+    answer(await upload(bot, "list.bib", lines.encode()))
+    first = answer(await invoke(bot, bib("list", sort="title")))
+    _, nxt = first["components"][0]["components"]
+    assert nxt["custom_id"].rsplit(":", 1)[1].startswith("a")  # ▶: the page after an entry
+    second = answer(
+        await invoke(bot, component_payload(nxt["custom_id"], components=first["components"]))
+    )
+    assert "Paper 10" in second["embeds"][0]["description"]
+    prev, _ = second["components"][0]["components"]
+    assert prev["custom_id"].rsplit(":", 1)[1].startswith("b")  # ◀: the page before one
+    back = answer(
+        await invoke(bot, component_payload(prev["custom_id"], components=second["components"]))
+    )
+    assert back["embeds"][0]["footer"]["text"].startswith("Page 1 of 3")
+    assert "Paper 00" in back["embeds"][0]["description"]
+    # a button made before buttons named entries: its page number still leads there
+    legacy = nxt["custom_id"].rsplit(":", 1)[0].replace(":1:t:", ":2:t:")
+    row = [{**nxt, "custom_id": legacy}]
+    old = [{"type": 1, "components": row}]
+    third = answer(await invoke(bot, component_payload(legacy, components=old)))
+    assert third["embeds"][0]["footer"]["text"].startswith("Page 3 of 3")
+    assert "Paper 24" in third["embeds"][0]["description"]

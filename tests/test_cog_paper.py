@@ -26,7 +26,9 @@ async def env(fixtures_dir, tmp_path):
 async def test_paper_defers_before_any_upstream_call_then_sends_the_card(env):
     bot, _mock, log = env
     calls = await invoke(
-        bot, slash_payload("paper", query="https://doi.org/10.1186/s12943-023-01737-7"), log
+        bot,
+        slash_payload("paper", query="https://doi.org/10.1186/s12943-023-01737-7", full=True),
+        log,
     )
     assert calls[0].callback_type == 5  # DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE
     assert log[0].startswith("discord POST /interactions")
@@ -108,7 +110,7 @@ async def test_a_slow_source_arrives_as_an_edit_of_the_card(env):
     edited once Unpaywall's answer changes what it shows; nothing is edited twice."""
     bot, mock, _ = env
     mock.latency = {"unpaywall": 0.3}
-    calls = await invoke(bot, slash_payload("paper", query="10.1016/j.addr.2015.01.008"))
+    calls = await invoke(bot, slash_payload("paper", query="10.1016/j.addr.2015.01.008", full=True))
     sent = calls[-1]
     assert sent.method == "POST" and "/webhooks/" in sent.path
     assert "unpaywall" not in str(sent.payload["embeds"][0].get("footer"))
@@ -143,3 +145,38 @@ async def test_a_card_in_memory_is_the_first_answer_without_a_defer(env):
     assert message["allowed_mentions"] == {"parse": []} and message["components"]
     assert message_problems(message) == []
     assert sum(mock.calls.values()) == before
+
+
+async def test_paper_is_compact_by_default(env):
+    """Title, authors, venue · year · type · citations, one access line; abstract and
+    provenance behind buttons; the card's rows: actions and links, the neighbourhood and the
+    map, Abstract and Sources."""
+    bot, _, _ = env
+    calls = await invoke(bot, slash_payload("paper", query="10.1186/s12943-023-01737-7"))
+    card = calls[-1].payload
+    assert message_problems(card) == []
+    embed = card["embeds"][0]
+    assert not embed.get("fields") and not embed.get("footer")
+    text = embed["description"]
+    assert "Yongqiang Zhou, Cheng Lu, Lu Liu, Xun Li" in text
+    assert "Molecular Cancer · 2023 · Review article" in text
+    assert "🔓 Open access (gold) · CC BY · published version" in text
+    doi = "10.1186/s12943-023-01737-7"
+    rows = [[b.get("custom_id") or b["label"] for b in r["components"]] for r in card["components"]]
+    assert rows[0][:3] == [f"lit:cite:{doi}", f"lit:save:{doi}", f"lit:dm:{doi}"]
+    assert len(rows[0]) == 4  # gold: the open copy is the publisher's page, one button
+    assert rows[1] == [
+        f"lit:refs:{doi}",
+        f"lit:citedby:{doi}",
+        f"lit:related:{doi}",
+        f"lit:map:{doi}",
+    ]
+    assert rows[2] == [f"lit:abstract:{doi}", f"lit:sources:{doi}"]
+
+
+async def test_paper_full_keeps_the_full_card(env):
+    bot, _, _ = env
+    calls = await invoke(bot, slash_payload("paper", query="10.7554/elife.01567", full=True))
+    embed = calls[-1].payload["embeds"][0]
+    assert [f["name"] for f in embed["fields"]][:2] == ["Access", "Identifiers"]
+    assert "Sources:" in embed["footer"]["text"] and "Abstract" in embed["description"]

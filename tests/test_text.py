@@ -1,5 +1,12 @@
-import pytest
+import sys
+import unicodedata
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot import richtext
+from bot.richtext import _drop_invisible
 from bot.text import clean_abstract, clean_text, rebuild_inverted_index, truncate
 
 
@@ -78,3 +85,49 @@ def test_truncate_cuts_on_a_word_boundary():
     out = truncate(text, 50)
     assert len(out) <= 50 and out.endswith("…") and not out.endswith(" …")
     assert truncate("short", 50) == "short"
+
+
+def reference_drop_invisible(text: str) -> str:
+    """``_drop_invisible`` as it was, one character at a time: the reference for the new one."""
+    if "\ufffd" not in text and text.replace("\n", " ").replace("\t", " ").isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch in "\n\t":
+            out.append(ch)
+            continue
+        if ch == "\ufffd":
+            continue
+        cat = unicodedata.category(ch)
+        if cat in ("Cc", "Cs", "Co", "Cn"):
+            continue
+        if cat == "Cf" and ch not in "\u200d\u200c":
+            continue
+        out.append(ch)
+    return "".join(out)
+
+
+# Characters on each side of every rule: kept whitespace and joiners, dropped controls, format,
+# private-use, unassigned and surrogate code points, the replacement character, odd spaces.
+EDGE_CHARACTERS = (
+    "\n\t\r\x00\x7f\x85\xa0\xad\u200b\u200c\u200d\u2028\u2029\u2060\ufeff\ufffd"
+    "\ue000\U000f0000\u0378\ud800\udfff\U000e0001 a\u00e9\u4e2d"
+)
+ANY_CHARACTER = st.one_of(
+    st.sampled_from(EDGE_CHARACTERS),
+    st.integers(0, sys.maxunicode).map(chr),  # surrogates and unassigned code points too
+    st.characters(),
+)
+
+
+@settings(max_examples=500, database=None)
+@given(st.one_of(st.text(ANY_CHARACTER), st.text()))
+def test_drop_invisible_matches_the_character_by_character_reference(text):
+    assert _drop_invisible(text) == reference_drop_invisible(text)
+
+
+def test_drop_invisible_matches_the_reference_on_every_code_point():
+    everything = "".join(map(chr, range(sys.maxunicode + 1)))
+    assert _drop_invisible(everything) == reference_drop_invisible(everything)
+    # distinct code points past the memo are judged afresh: the table stays bounded
+    assert len(richtext._INVISIBLE) <= richtext._INVISIBLE_MEMO

@@ -398,8 +398,10 @@ class Upstream:
         answer = await self._request(path, params)
         return None if answer is None else _decode_text(answer[1], answer[0])
 
-    async def get_bytes(self, path: str, params: Mapping[str, str] | None = None) -> bytes | None:
+    async def get_bytes(
+        self, path: str, params: Mapping[str, str] | None = None, *, acquired: bool = False
+    ) -> bytes | None:
         """GET ``path`` as raw bytes (XML, whose parser reads the declared encoding itself);
         ``None`` on 404. The same deadline, size cap and redirect rules as ``get_json``."""
-        answer = await self._request(path, params)
+        answer = await self._request(path, params, acquired=acquired)
         return None if answer is None else answer[1]

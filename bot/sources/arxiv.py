@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from xml.etree import ElementTree as ET
 from xml.parsers import expat
@@ -35,6 +36,7 @@ from bot.licences import ARXIV_DOI_PREFIX, arxiv_copy
 from bot.models import SourceRecord, Update
 from bot.sources import _common as c
 from bot.sources._http import SourceError, Upstream
+from bot.sources.batching import Batcher, batcher
 from bot.text import clean_abstract, clean_text
 
 log = logging.getLogger(__name__)
@@ -281,23 +283,56 @@ def parse_feed(body: bytes) -> list[SourceRecord]:
     return [r for r in (parse_entry(e) for e in feed_entries(body)) if r is not None]
 
 
+# Ids per request: arXiv's API takes a comma-separated id_list; 50 keeps the URL short.
+MAX_BATCH = 50
+
+
 async def fetch(up: Upstream, arxiv_id: str) -> SourceRecord | None:
-    """The paper ``arxiv_id`` (no version: the latest); ``None`` when arXiv does not know it."""
-    arxiv_id = arxiv_id.lower()
-    body = await up.get_bytes(PATH, {"id_list": arxiv_id})
-    if body is None:
-        return None
-    try:
-        entries = feed_entries(body)
-    except (FeedError, expat.ExpatError, ValueError, RecursionError) as exc:
-        log.warning("%s: unusable XML for %s: %s", NAME, arxiv_id, str(exc)[:200])
-        raise SourceError(NAME, "malformed XML") from exc
-    for entry in entries:
-        ident = entry_id(entry)
-        if ident is None or ident[0] != arxiv_id:
-            continue  # an old-format empty entry, an error entry, or another paper
-        record = parse_entry(entry)
-        if record is None or not record.title:
-            raise up.unexpected(PATH)
-        return record
-    return None
+    """The paper ``arxiv_id`` (no version: the latest); ``None`` when arXiv does not know it.
+
+    Lookups waiting for arXiv's turn (one request every 3 seconds) share one ``id_list``
+    request (``bot.sources.batching``): re-checking a library of preprints takes a request
+    per fifty, not per paper."""
+    lookups = batcher(
+        up,
+        "id",
+        lambda: Batcher(
+            up,
+            lambda one: _fetch_ids(up, [one], acquired=True),
+            lambda ids: _fetch_ids(up, ids, acquired=True),
+            max_size=MAX_BATCH,
+            batchable=lambda i: "," not in i,
+        ),
+    )
+    return await lookups.get(arxiv_id.lower())
+
+
+async def _fetch_ids(
+    up: Upstream, ids: Sequence[str], *, acquired: bool = False
+) -> dict[str, SourceRecord | SourceError | None] | SourceRecord | None:
+    """One feed for ``ids``: each id's record (``None`` when arXiv does not know it); a single
+    id gives its record itself (the batcher's single-key form)."""
+    params = {"id_list": ",".join(ids)}
+    if len(ids) > 1:
+        params["max_results"] = str(len(ids))
+    body = await up.get_bytes(PATH, params, acquired=acquired)
+    found: dict[str, SourceRecord | SourceError | None] = {}
+    if body is not None:
+        try:
+            entries = feed_entries(body)
+        except (FeedError, expat.ExpatError, ValueError, RecursionError) as exc:
+            log.warning("%s: unusable XML for %s: %s", NAME, ",".join(ids)[:80], str(exc)[:200])
+            raise SourceError(NAME, "malformed XML") from exc
+        wanted = set(ids)
+        for entry in entries:
+            ident = entry_id(entry)
+            if ident is None or ident[0] not in wanted or ident[0] in found:
+                continue  # an old-format empty entry, an error entry, or another paper
+            record = parse_entry(entry)
+            found[ident[0]] = record if record is not None and record.title else up.unexpected(PATH)
+    if len(ids) == 1:
+        answer = found.get(ids[0])
+        if isinstance(answer, SourceError):
+            raise answer
+        return answer
+    return found

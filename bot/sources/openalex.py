@@ -7,6 +7,7 @@ more than a token allowance; ``mailto`` is still sent for identification.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -46,6 +47,15 @@ PUBLISHER_SOURCE_TYPES = frozenset({"journal", "conference", "book series", "ebo
 # and pages a list only while page × per-page ≤ 10,000.
 MAX_OR_VALUES = 50
 MAX_LISTED_IDS = 10_000
+# The root fields parse_work reads (a batch of whole works asks for these only; root fields
+# only, as select requires), and the authorships a list keeps (apis.md §1.2).
+WORK_FIELDS = (
+    "id,doi,ids,title,display_name,publication_year,publication_date,type,language,"
+    "authorships,primary_location,best_oa_location,locations,open_access,biblio,"
+    "cited_by_count,abstract_inverted_index,is_retracted,referenced_works,"
+    "referenced_works_count,related_works"
+)
+LIST_AUTHORS = 100
 # The root fields a list entry needs (``select`` keeps batches small; root fields only).
 ENTRY_FIELDS = (
     "id,doi,ids,title,display_name,publication_year,type,authorships,primary_location,"
@@ -204,7 +214,11 @@ async def _fetch_dois(
     up: Upstream, dois: Sequence[str]
 ) -> dict[str, SourceRecord | SourceError | None]:
     """Many DOIs in one list request; a DOI missing from the answer is unknown to OpenAlex."""
-    params = {"filter": "doi:" + "|".join(dois), "per-page": str(len(dois))}
+    params = {
+        "filter": "doi:" + "|".join(dois),
+        "per-page": str(len(dois)),
+        "select": WORK_FIELDS,  # fifty whole records are ~5 MB; the fields read are a third
+    }
     data = await up.get_json("/works", params, acquired=True)
     if not isinstance(data, dict) or not isinstance(data.get("results"), list):
         raise up.unexpected("/works")
@@ -217,9 +231,14 @@ async def _fetch_dois(
         doi = (c.bare_doi(item.get("doi")) or "").lower()
         if doi not in wanted or doi in found:
             continue
-        if item.get("is_authors_truncated") is True:
+        authors = item.get("authorships")
+        if item.get("is_authors_truncated") is True or (
+            isinstance(authors, list) and len(authors) >= LIST_AUTHORS
+        ):
             truncated.append(doi)  # lists cut authorships at 100; the single record has all
             continue
+        if len(found) % 10 == 9:
+            await asyncio.sleep(0)  # fifty records parse in tens of ms: let others run
         try:
             found[doi] = parse_work(item)
         except Exception:  # one hostile record is OpenAlex's failure for that DOI only

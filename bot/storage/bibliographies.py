@@ -7,16 +7,22 @@ Entries keep a JSON snapshot of the work as it was added, so listing and exporti
 neither the network nor the cache, and the BibTeX key they are exported under (``cite_key``):
 the one an imported file gave them, or one made when they were added, unique within their
 bibliography and never changed afterwards, so a manuscript that cites it keeps working.
+
+At size (50,000 entries): each bibliography keeps its entry count (``entry_count``, kept by
+triggers in the same transaction as every insert and delete); pages seek on the sort index
+from the entry before or after them (keyset, ``page(after=…)``), and fall back to an offset on
+the same index when that entry is gone; ``add_many`` writes with ``executemany`` after one
+query for the entries already there; exports read ``rows`` in batches by keyset, so memory
+stays bounded. Serialising many works and decoding many entries runs in ``Workers``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import aiosqlite
 
@@ -25,16 +31,51 @@ from bot.models import Work
 from bot.names import fold
 from bot.storage.database import Database
 from bot.storage.works import work_key
+from bot.workers import Workers
 
 Scope = Literal["guild", "user"]
-DECODE_INLINE = 50  # entries decoded on the event loop; more go to a worker thread
+DECODE_INLINE = 50  # entries decoded on the event loop; more go to a worker
+PREPARE_INLINE = 20  # works serialised on the event loop when added; more go to a worker
+ALL_KEYS_FROM = 50  # a batch with more key stems than this reads every key of the bibliography
+EXPORT_BATCH = 500  # entries read per query when exporting
 Sort = Literal["added", "author", "year", "title"]
-ORDER_BY: dict[str, str] = {
-    "added": "e.added_at DESC, e.id DESC",
-    "author": "e.first_author, e.year, e.title, e.id",
-    "year": "e.year DESC, e.first_author, e.id",  # NULL years sort last with DESC
-    "title": "e.title COLLATE NOCASE, e.id",
+# NULL years as the smallest number: where SQLite sorts NULL, so orders stay those of before.
+_YEAR = "ifnull(e.year, -2147483648)"
+_NON_ASCII = "*[^ -~]*"  # GLOB: a key with a character outside printable ASCII
+
+
+@dataclass(frozen=True, slots=True)
+class _Order:
+    """A list order as keys that all run one way, so a row value can seek on its index."""
+
+    keys: tuple[str, ...]
+    desc: bool = False
+    nocase: bool = False  # the first key compares without case
+
+    def by(self, *, reverse: bool = False) -> str:
+        way = " DESC" if self.desc != reverse else ""
+        first = " COLLATE NOCASE" if self.nocase else ""
+        return ", ".join(k + (first if i == 0 else "") + way for i, k in enumerate(self.keys))
+
+    def seek(self, *, reverse: bool = False) -> str:
+        """Rows after the anchor's key values (before them with ``reverse``): the leading key
+        as a range the index seeks to, the row value for the rest."""
+        op = "<" if self.desc != reverse else ">"
+        first = " COLLATE NOCASE" if self.nocase else ""
+        marks = ", ".join("?" + (first if i == 0 else "") for i in range(len(self.keys)))
+        return f" AND {self.keys[0]} {op}= ?{first} AND ({', '.join(self.keys)}) {op} ({marks})"
+
+    def args(self, values: Sequence[object]) -> list[object]:
+        return [values[0], *values]
+
+
+ORDERS: dict[str, _Order] = {
+    "added": _Order(("e.added_at", "e.id"), desc=True),
+    "author": _Order(("e.first_author", _YEAR, "e.title", "e.id")),
+    "year": _Order((f"-{_YEAR}", "e.first_author", "e.id")),  # year DESC, NULL years last
+    "title": _Order(("e.title", "e.id"), nocase=True),
 }
+ORDER_BY: dict[str, str] = {name: order.by() for name, order in ORDERS.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,22 +127,80 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _first_author(work: Work) -> str:
+def first_author_key(work: Work) -> str:
+    """The folded family name of the first author: the sort key, and the group of entries
+    that a citation style may disambiguate together (``bot.citing``)."""
     if not work.authors:
         return "~"  # sorts after names
     first = work.authors[0]
     return fold(first.family or first.name)
 
 
+_first_author = first_author_key  # the name of before
+
+
+class EntryPage(NamedTuple):
+    entries: list[Entry]
+    total: int  # entries under the same filter
+    page: int  # the 0-based page these are: the one asked for, or where a stale one landed
+    bibliography: Bibliography | None = None  # None: not the owner's (or gone)
+
+
+class ExportRow(NamedTuple):
+    """One entry as an export reads it: the work still JSON (decoded in a worker)."""
+
+    id: int
+    work_key: str
+    work: str
+    cite_key: str | None
+    first_author: str
+
+
+def entry_row(work: Work) -> tuple[str, str, str, str, int | None, str]:
+    """What ``add_many`` stores for a work: (work key, JSON, sort title, first author, year,
+    BibTeX key stem)."""
+    return (
+        work_key(work),
+        json.dumps(work.to_dict(), ensure_ascii=False),
+        work.rich("title").plain(),  # sort key: "CO2", not "CO₂"
+        first_author_key(work),
+        work.year,
+        key_base(work),
+    )
+
+
+def entry_rows(works: Sequence[Work]) -> list[tuple[str, str, str, str, int | None, str]]:
+    """``entry_row`` for many works (a worker job)."""
+    return [entry_row(work) for work in works]
+
+
+def decode_entries(rows: Sequence[Sequence[object]]) -> list[Entry]:
+    """Entries from rows of ``_ENTRY`` as tuples (a worker job for many)."""
+    return [
+        Entry(
+            row[0],  # type: ignore[arg-type]
+            row[1],  # type: ignore[arg-type]
+            row[2],  # type: ignore[arg-type]
+            Work.from_dict(json.loads(row[3])),  # type: ignore[arg-type]
+            row[4],  # type: ignore[arg-type]
+            tuple(str(row[8] or "").split()),
+            row[5],  # type: ignore[arg-type]
+            row[6],  # type: ignore[arg-type]
+            row[7],  # type: ignore[arg-type]
+        )
+        for row in rows
+    ]
+
+
 class BibliographyStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, workers: Workers | None = None) -> None:
         self.db = db
+        self.workers = workers or Workers.inline()
 
     # -- bibliographies ---------------------------------------------------------------------
 
     _BIB = (
-        "SELECT b.id, b.name, b.created_by, b.created_at, "
-        "(SELECT COUNT(*) FROM entries e WHERE e.bibliography_id = b.id) AS size "
+        "SELECT b.id, b.name, b.created_by, b.created_at, b.entry_count AS size "
         "FROM bibliographies b WHERE b.scope = ? AND b.owner_id = ?"
     )
 
@@ -170,9 +269,8 @@ class BibliographyStore:
         """Delete with its entries; returns how many entries went, ``None`` if not the owner's."""
         async with self.db.transaction() as conn:
             cur = await conn.execute(
-                "SELECT COUNT(e.id) FROM bibliographies b LEFT JOIN entries e "
-                "ON e.bibliography_id = b.id WHERE b.id = ? AND b.scope = ? AND b.owner_id = ? "
-                "GROUP BY b.id",
+                "SELECT entry_count FROM bibliographies WHERE id = ? AND scope = ? "
+                "AND owner_id = ?",
                 (bibliography_id, owner.scope, owner.id),
             )
             row = await cur.fetchone()
@@ -216,33 +314,94 @@ class BibliographyStore:
         )
         return self._bib(owner, row) if row else None
 
+    async def count(
+        self, owner: Owner, bibliography_id: int, *, tag: str | None = None
+    ) -> int | None:
+        """How many entries (with ``tag``, if given); ``None`` if not the owner's."""
+        row = await self.db.one(
+            "SELECT entry_count FROM bibliographies WHERE id = ? AND scope = ? AND owner_id = ?",
+            (bibliography_id, owner.scope, owner.id),
+        )
+        if row is None or not tag:
+            return int(row[0]) if row else None
+        tagged = await self.db.one(
+            "SELECT COUNT(*) FROM entry_tags t JOIN entries e ON e.id = t.entry_id "
+            "WHERE t.tag = ? AND e.bibliography_id = ?",
+            (tag, bibliography_id),
+        )
+        return int(tagged[0]) if tagged else 0
+
     # -- entries ---------------------------------------------------------------------------
 
-    _ENTRY = (
+    _COLUMNS = (
         "SELECT e.id, e.bibliography_id, e.work_key, e.work, e.note, e.added_by, e.added_at, "
         "e.cite_key, "
         "(SELECT group_concat(tag, ' ') FROM (SELECT tag FROM entry_tags t "
         "WHERE t.entry_id = e.id ORDER BY tag)) AS tags "
-        "FROM entries e JOIN bibliographies b ON b.id = e.bibliography_id "
+    )
+    _ENTRY = (
+        _COLUMNS + "FROM entries e JOIN bibliographies b ON b.id = e.bibliography_id "
         "WHERE b.scope = ? AND b.owner_id = ? AND b.id = ?"
     )
 
-    @staticmethod
-    def _entry(row: aiosqlite.Row) -> Entry:
-        return Entry(
-            row["id"],
-            row["bibliography_id"],
-            row["work_key"],
-            Work.from_dict(json.loads(row["work"])),
-            row["note"],
-            tuple((row["tags"] or "").split()),
-            row["added_by"],
-            row["added_at"],
-            row["cite_key"],
+    def _page_sql(self, inner: str, order: _Order) -> str:
+        """The entries whose ids ``inner`` picks (on the sort index), each read by its id:
+        ``CROSS JOIN`` keeps the picked ids the outer loop, so no other row is touched."""
+        return (
+            f"{self._COLUMNS}FROM ({inner}) AS p CROSS JOIN entries e ON e.id = p.id "
+            "JOIN bibliographies b ON b.id = e.bibliography_id "
+            f"WHERE b.scope = ? AND b.owner_id = ? AND b.id = ? ORDER BY {order.by()}"
         )
 
+    @staticmethod
+    def _entry(row: aiosqlite.Row) -> Entry:
+        return decode_entries([tuple(row)])[0]
+
+    async def _decode(self, rows: list[aiosqlite.Row]) -> list[Entry]:
+        """Rows of ``_ENTRY`` as entries: a page's on the event loop, more in a worker."""
+        plain = [tuple(row) for row in rows]
+        if len(plain) <= DECODE_INLINE:
+            return decode_entries(plain)
+        return await self.workers.run(decode_entries, plain, heavy=True)
+
+    async def _prepare(self, works: list[Work]) -> list[tuple]:
+        if len(works) <= PREPARE_INLINE:
+            return entry_rows(works)
+        rows: list[tuple] = []
+        chunks = ((works[i : i + 1000],) for i in range(0, len(works), 1000))
+        async for part in self.workers.map(entry_rows, chunks, heavy=True):
+            rows += part
+        return rows
+
+    @staticmethod
+    async def _owns(conn: aiosqlite.Connection, owner: Owner, bibliography_id: int) -> bool:
+        cur = await conn.execute(
+            "SELECT 1 FROM bibliographies WHERE id = ? AND scope = ? AND owner_id = ?",
+            (bibliography_id, owner.scope, owner.id),
+        )
+        return await cur.fetchone() is not None
+
+    @staticmethod
+    async def _taken(conn: aiosqlite.Connection, bibliography_id: int, stems: set[str]) -> set[str]:
+        """The bibliography's BibTeX keys (casefolded) that ``unique_key`` may meet for these
+        stems: the keys that start like one, and every key outside ASCII (whose casefolding
+        SQLite cannot do); all keys when there are many stems."""
+        sql = "SELECT cite_key FROM entries WHERE bibliography_id = ? AND cite_key IS NOT NULL"
+        args: list[object] = [bibliography_id]
+        if len(stems) <= ALL_KEYS_FROM:
+            sql += " AND (cite_key GLOB ?" + " OR instr(lower(cite_key), ?) = 1" * len(stems) + ")"
+            args += [_NON_ASCII, *sorted(stems)]
+        cur = await conn.execute(sql, args)
+        return {row[0].casefold() for row in await cur.fetchall()}
+
     async def add_many(
-        self, owner: Owner, bibliography_id: int, items: Iterable[NewEntry], *, by: int
+        self,
+        owner: Owner,
+        bibliography_id: int,
+        items: Iterable[NewEntry],
+        *,
+        by: int,
+        channel: int | None = None,
     ) -> tuple[list[str], list[str]] | None:
         """Add entries in ONE transaction: all or nothing. Returns (added, updated) work keys;
         an entry already there gets the new note/tags. ``None`` if not the owner's.
@@ -250,74 +409,100 @@ class BibliographyStore:
         A new entry gets its BibTeX key here: the one the user chose (``NewEntry.cite_key``),
         or ``familyYEARword``; taken by another entry, it gets ``a``, ``b``…. An entry already
         there takes the key the user chose when no other entry has it, and otherwise keeps its
-        own (``cite_keys`` tells which key each entry has).
+        own (``cite_keys`` tells which key each entry has). A work twice in ``items`` is added
+        once, then updated as an entry already there.
+
+        The works are serialised before the transaction (in a worker for many); inside it, one
+        query finds the entries already there and ``executemany`` writes the rest.
         """
+        items = list(items)
+        prepared = await self._prepare([item.work for item in items])
         added: list[str] = []
         updated: list[str] = []
         now = _now()
         async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                "SELECT 1 FROM bibliographies WHERE id = ? AND scope = ? AND owner_id = ?",
-                (bibliography_id, owner.scope, owner.id),
-            )
-            if await cur.fetchone() is None:
+            if not await self._owns(conn, owner, bibliography_id):
                 return None
+            keys = list(dict.fromkeys(row[0] for row in prepared))
             cur = await conn.execute(
-                "SELECT cite_key FROM entries WHERE bibliography_id = ? AND cite_key IS NOT NULL",
-                (bibliography_id,),
+                "SELECT id, work_key, cite_key FROM entries WHERE bibliography_id = ? "
+                "AND work_key IN (SELECT value FROM json_each(?))",
+                (bibliography_id, json.dumps(keys)),
             )
-            taken = {row[0].casefold() for row in await cur.fetchall()}
-            for item in items:
-                key = work_key(item.work)
-                chosen = user_key(item.cite_key)
-                cur = await conn.execute(
-                    "SELECT id, cite_key FROM entries WHERE bibliography_id = ? AND work_key = ?",
-                    (bibliography_id, key),
-                )
-                row = await cur.fetchone()
-                if row is None:
-                    cur = await conn.execute(
-                        "INSERT INTO entries(bibliography_id, work_key, work, title, "
-                        "first_author, year, note, added_by, added_at, updated_at, cite_key) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            bibliography_id,
-                            key,
-                            json.dumps(item.work.to_dict(), ensure_ascii=False),
-                            item.work.rich("title").plain(),  # sort key: "CO2", not "CO₂"
-                            _first_author(item.work),
-                            item.work.year,
-                            item.note,
-                            by,
-                            now,
-                            now,
-                            unique_key(chosen or key_base(item.work), taken),
-                        ),
-                    )
-                    entry_id = cur.lastrowid
-                    added.append(key)
-                else:
-                    entry_id, current = row[0], row[1]
+            there: dict[str, tuple[int, str | None]] = {
+                row[1]: (row[0], row[2]) for row in await cur.fetchall()
+            }
+            chosen = [user_key(item.cite_key) for item in items]
+            stems = {(c or row[5]).casefold() for c, row in zip(chosen, prepared, strict=True)}
+            taken = await self._taken(conn, bibliography_id, stems)
+            inserts: dict[str, list[object]] = {}  # work key → the new row (keeps its order)
+            keyed: dict[str, str | None] = {}  # work key → its BibTeX key now
+            notes: dict[int, str] = {}
+            rekeyed: dict[int, str] = {}
+            tags: dict[str, tuple[str, ...]] = {}
+            for item, mine, row in zip(items, chosen, prepared, strict=True):
+                key = row[0]
+                if key in there or key in inserts:
+                    current = keyed[key] if key in inserts else there[key][1]
                     if item.note is not None:
-                        await conn.execute(
-                            "UPDATE entries SET note = ?, updated_at = ? WHERE id = ?",
-                            (item.note, now, entry_id),
-                        )
-                    if chosen and chosen != current:
-                        mine = current.casefold() if current else None
-                        if chosen.casefold() == mine or chosen.casefold() not in taken:
-                            taken.discard(mine or "")
-                            taken.add(chosen.casefold())
-                            await conn.execute(
-                                "UPDATE entries SET cite_key = ? WHERE id = ?", (chosen, entry_id)
-                            )
+                        if key in inserts:
+                            inserts[key][6] = item.note
+                        else:
+                            notes[there[key][0]] = item.note
+                    if mine and mine != current:
+                        folded = current.casefold() if current else None
+                        if mine.casefold() == folded or mine.casefold() not in taken:
+                            taken.discard(folded or "")
+                            taken.add(mine.casefold())
+                            keyed[key] = mine
+                            if key in inserts:
+                                inserts[key][10] = mine
+                            else:
+                                there[key] = (there[key][0], mine)
+                                rekeyed[there[key][0]] = mine
                     updated.append(key)
+                else:
+                    cite_key = unique_key(mine or row[5], taken)
+                    keyed[key] = cite_key
+                    inserts[key] = [
+                        bibliography_id, key, row[1], row[2], row[3], row[4], item.note,
+                        by, now, now, cite_key, channel,
+                    ]  # fmt: skip
+                    added.append(key)
                 if item.tags is not None:
-                    await conn.execute("DELETE FROM entry_tags WHERE entry_id = ?", (entry_id,))
-                    await conn.executemany(
-                        "INSERT OR IGNORE INTO entry_tags(entry_id, tag) VALUES (?, ?)",
-                        [(entry_id, tag) for tag in item.tags],
+                    tags[key] = item.tags
+            await conn.executemany(
+                "INSERT INTO entries(bibliography_id, work_key, work, title, first_author, year, "
+                "note, added_by, added_at, updated_at, cite_key, added_channel) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                list(inserts.values()),
+            )
+            await conn.executemany(
+                "UPDATE entries SET note = ?, updated_at = ? WHERE id = ?",
+                [(note, now, entry_id) for entry_id, note in notes.items()],
+            )
+            await conn.executemany(
+                "UPDATE entries SET cite_key = ? WHERE id = ?",
+                [(cite_key, entry_id) for entry_id, cite_key in rekeyed.items()],
+            )
+            if tags:
+                ids = {key: there[key][0] for key in tags if key in there}
+                fresh = [key for key in tags if key in inserts]
+                if fresh:
+                    cur = await conn.execute(
+                        "SELECT work_key, id FROM entries WHERE bibliography_id = ? "
+                        "AND work_key IN (SELECT value FROM json_each(?))",
+                        (bibliography_id, json.dumps(fresh)),
                     )
+                    ids.update({row[0]: row[1] for row in await cur.fetchall()})
+                await conn.executemany(
+                    "DELETE FROM entry_tags WHERE entry_id = ?",
+                    [(ids[key],) for key in tags if key in there],
+                )
+                await conn.executemany(
+                    "INSERT OR IGNORE INTO entry_tags(entry_id, tag) VALUES (?, ?)",
+                    [(ids[key], tag) for key, values in tags.items() for tag in values],
+                )
         return added, updated
 
     async def cite_keys(self, owner: Owner, bibliography_id: int) -> dict[str, str | None]:
@@ -333,27 +518,21 @@ class BibliographyStore:
         """Store the keys an export gave entries that had none (work key → BibTeX key), so
         they stay the same in later exports; a key another entry took meanwhile is skipped.
         Returns how many were stored."""
-        stored = 0
+        if not keys:
+            return 0
         async with self.db.transaction() as conn:
-            for key, cite_key in keys.items():
-                cur = await conn.execute(
-                    "UPDATE entries SET cite_key = ? WHERE work_key = ? AND cite_key IS NULL "
-                    "AND bibliography_id = (SELECT id FROM bibliographies "
-                    "WHERE id = ? AND scope = ? AND owner_id = ?) "
-                    "AND NOT EXISTS (SELECT 1 FROM entries o WHERE o.bibliography_id = ? "
-                    "AND o.cite_key = ? COLLATE NOCASE)",
-                    (
-                        cite_key,
-                        key,
-                        bibliography_id,
-                        owner.scope,
-                        owner.id,
-                        bibliography_id,
-                        cite_key,
-                    ),
-                )
-                stored += cur.rowcount
-        return stored
+            if not await self._owns(conn, owner, bibliography_id):
+                return 0
+            cur = await conn.executemany(
+                "UPDATE entries SET cite_key = ? WHERE work_key = ? AND cite_key IS NULL "
+                "AND bibliography_id = ? AND NOT EXISTS (SELECT 1 FROM entries o "
+                "WHERE o.bibliography_id = ? AND o.cite_key = ? COLLATE NOCASE)",
+                [
+                    (cite_key, key, bibliography_id, bibliography_id, cite_key)
+                    for key, cite_key in keys.items()
+                ],
+            )
+            return max(cur.rowcount, 0)
 
     async def saved_key(self, owner: Owner, key: str, channel_id: int | None = None) -> str | None:
         """The BibTeX key of the work ``key`` among the owner's bibliographies: in the
@@ -382,6 +561,36 @@ class BibliographyStore:
             )
             return cur.rowcount > 0
 
+    async def _total_and_anchor(
+        self,
+        owner: Owner,
+        bibliography_id: int,
+        sort: Sort,
+        tag: str | None,
+        anchor: int | None,
+    ) -> tuple[Bibliography, int, tuple[object, ...] | None] | None:
+        """In one query: the bibliography, how many entries (with ``tag``), and the ``anchor``
+        entry's values of the ``sort`` keys (``None`` when it is gone). ``None`` if not the
+        owner's."""
+        count, args = "b.entry_count", []
+        if tag:
+            count = (
+                "(SELECT COUNT(*) FROM entry_tags t JOIN entries te ON te.id = t.entry_id "
+                "WHERE t.tag = ? AND te.bibliography_id = b.id)"
+            )
+            args.append(tag)
+        keys = ", ".join(ORDERS[sort].keys)
+        row = await self.db.one(
+            f"SELECT b.id, b.name, b.created_by, b.created_at, b.entry_count AS size, "
+            f"{count}, e.id IS NOT NULL, {keys} FROM bibliographies b "
+            "LEFT JOIN entries e ON e.id = ? AND e.bibliography_id = b.id "
+            "WHERE b.id = ? AND b.scope = ? AND b.owner_id = ?",
+            [*args, anchor, bibliography_id, owner.scope, owner.id],
+        )
+        if row is None:
+            return None
+        return self._bib(owner, row), int(row[5]), tuple(row)[7:] if row[6] else None
+
     async def page(
         self,
         owner: Owner,
@@ -391,37 +600,129 @@ class BibliographyStore:
         per_page: int = 10,
         sort: Sort = "added",
         tag: str | None = None,
-    ) -> tuple[list[Entry], int]:
-        """One page of entries (0-based) and the total count under the same filter."""
-        where, args = "", [owner.scope, owner.id, bibliography_id]
+        after: int | None = None,
+        before: int | None = None,
+    ) -> EntryPage:
+        """One page of entries (0-based), the total under the same filter, the page's
+        number, and the bibliography (read with them: one query before the page's own).
+
+        ``after``/``before``: the id of the entry just before (after) the page, from the page
+        next to it (a ◀ ▶ button): the page is read by seeking the sort index from that entry.
+        When that entry is gone, or the list before it got shorter than a page, the page is
+        read by its number instead (an offset on the same index). A number past the end gives
+        the last page. ``per_page`` -1: every entry.
+        """
+        anchor = after if after is not None else before
+        found = await self._total_and_anchor(owner, bibliography_id, sort, tag, anchor)
+        if found is None:
+            return EntryPage([], 0, 0)
+        bib, total, values = found
+        order = ORDERS[sort]
+        where, args = "", [bibliography_id]
         if tag:
             where = " AND e.id IN (SELECT entry_id FROM entry_tags WHERE tag = ?)"
             args.append(tag)
-        count = await self.db.one(
-            "SELECT COUNT(*) FROM entries e JOIN bibliographies b ON b.id = e.bibliography_id "
-            "WHERE b.scope = ? AND b.owner_id = ? AND b.id = ?" + where,
-            args,
-        )
-        # Pick the page's ids on the sort index first; only those rows are decoded and tagged.
+        owned = [owner.scope, owner.id, bibliography_id]
+        everything = per_page < 0
+        last = 0 if everything else max(0, -(-total // per_page) - 1)
+        page = min(max(page, 0), last)
+        if values is not None and not everything and total:
+            reverse = after is None
+            rows = await self.db.all(
+                self._page_sql(
+                    f"SELECT e.id FROM entries e WHERE e.bibliography_id = ?{where}"
+                    f"{order.seek(reverse=reverse)} ORDER BY {order.by(reverse=reverse)} LIMIT ?",
+                    order,
+                ),
+                [*args, *order.args(values), per_page, *owned],
+            )
+            if len(rows) == per_page or (rows and not reverse):
+                return EntryPage(await self._decode(rows), total, page, bib)
+            if reverse:
+                page = 0  # fewer entries before it than a page: the first page
         rows = await self.db.all(
-            f"{self._ENTRY} AND e.id IN (SELECT e.id FROM entries e "
-            f"WHERE e.bibliography_id = ?{where} ORDER BY {ORDER_BY[sort]} LIMIT ? OFFSET ?) "
-            f"ORDER BY {ORDER_BY[sort]}",
-            [*args[:3], bibliography_id, *args[3:], per_page, max(page, 0) * per_page],
+            self._page_sql(
+                f"SELECT e.id FROM entries e WHERE e.bibliography_id = ?{where} "
+                f"ORDER BY {order.by()} LIMIT ? OFFSET ?",
+                order,
+            ),
+            [*args, per_page, page * max(per_page, 0), *owned],
         )
-        if len(rows) > DECODE_INLINE:  # a whole export: decode off the event loop
-            entries = await asyncio.to_thread(lambda: [self._entry(row) for row in rows])
-        else:
-            entries = [self._entry(row) for row in rows]
-        return entries, int(count[0]) if count else 0
+        return EntryPage(await self._decode(rows), total, page, bib)
 
     async def all_entries(
         self, owner: Owner, bibliography_id: int, *, sort: Sort = "author", tag: str | None = None
     ) -> list[Entry]:
-        entries, _ = await self.page(
-            owner, bibliography_id, page=0, per_page=-1, sort=sort, tag=tag
+        """Every entry, decoded (small bibliographies; exports read ``rows`` instead)."""
+        found = await self.page(owner, bibliography_id, page=0, per_page=-1, sort=sort, tag=tag)
+        return found.entries
+
+    async def rows(
+        self,
+        owner: Owner,
+        bibliography_id: int,
+        *,
+        sort: Sort = "author",
+        tag: str | None = None,
+        batch: int | None = None,  # None: EXPORT_BATCH
+    ) -> AsyncIterator[list[ExportRow]]:
+        """Every entry in ``sort`` order, ``batch`` at a time, works as JSON: an export's read,
+        by keyset, so each query is as cheap as the first and memory stays bounded. Entries
+        added or removed meanwhile may or may not appear; none appears twice."""
+        if await self.count(owner, bibliography_id) is None:
+            return
+        order = ORDERS[sort]
+        where, args = "", [bibliography_id]
+        if tag:
+            where = " AND e.id IN (SELECT entry_id FROM entry_tags WHERE tag = ?)"
+            args.append(tag)
+        width, batch = len(order.keys), batch or EXPORT_BATCH
+        values: tuple[object, ...] | None = None
+        while True:
+            seek = order.seek() if values is not None else ""
+            rows = await self.db.all(
+                f"SELECT e.id, e.work_key, e.work, e.cite_key, e.first_author, "
+                f"{', '.join(order.keys)} FROM entries e WHERE e.bibliography_id = ?{where}"
+                f"{seek} ORDER BY {order.by()} LIMIT ?",
+                [*args, *(order.args(values) if values is not None else ()), batch],
+            )
+            if not rows:
+                return
+            yield [ExportRow(*tuple(row)[:5]) for row in rows]
+            if len(rows) < batch:
+                return
+            values = tuple(rows[-1])[-width:]
+
+    async def export_keys(
+        self, owner: Owner, bibliography_id: int, *, sort: Sort = "author", tag: str | None = None
+    ) -> list[tuple[int, str, str | None]]:
+        """(entry id, work key, BibTeX key) of every entry in ``sort`` order: what a BibTeX
+        export needs before it writes its first entry (keys are unique within the file)."""
+        if await self.count(owner, bibliography_id) is None:
+            return []
+        where, args = "", [bibliography_id]
+        if tag:
+            where = " AND e.id IN (SELECT entry_id FROM entry_tags WHERE tag = ?)"
+            args.append(tag)
+        rows = await self.db.all(
+            f"SELECT e.id, e.work_key, e.cite_key FROM entries e WHERE e.bibliography_id = ?"
+            f"{where} ORDER BY {ORDERS[sort].by()}",
+            args,
         )
-        return entries
+        return [(row[0], row[1], row[2]) for row in rows]
+
+    async def works_json(
+        self, owner: Owner, bibliography_id: int, ids: Sequence[int]
+    ) -> dict[int, str]:
+        """Entry id → the work's JSON, for the entries ``ids`` of the owner's bibliography."""
+        if await self.count(owner, bibliography_id) is None:
+            return {}
+        rows = await self.db.all(
+            "SELECT id, work FROM entries WHERE bibliography_id = ? "
+            "AND id IN (SELECT value FROM json_each(?))",
+            (bibliography_id, json.dumps(list(ids))),
+        )
+        return {row[0]: row[1] for row in rows}
 
     async def tags(
         self, owner: Owner, prefix: str = "", *, bibliography_id: int | None = None, limit: int = 25

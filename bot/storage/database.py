@@ -113,6 +113,70 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE entries ADD COLUMN cite_key TEXT;
     CREATE INDEX entries_by_cite_key ON entries(bibliography_id, cite_key);
     """,
+    # 6: each bibliography's entry count, kept by triggers in the transaction of every insert
+    # and delete (cascades too), so a page needs no COUNT; the author and year orders on
+    # indexes a page can seek on (keyset): NULL years as the smallest number, which is where
+    # SQLite sorts NULL, so the orders are the ones of migration 3; the year column itself at
+    # the end, so they cover the order (no read of a row, and of its work's JSON, per entry)
+    """
+    ALTER TABLE bibliographies ADD COLUMN entry_count INTEGER NOT NULL DEFAULT 0;
+    UPDATE bibliographies SET entry_count =
+        (SELECT COUNT(*) FROM entries e WHERE e.bibliography_id = bibliographies.id);
+    CREATE TRIGGER entries_counted_in AFTER INSERT ON entries BEGIN UPDATE bibliographies
+        SET entry_count = entry_count + 1 WHERE id = new.bibliography_id; END;
+    CREATE TRIGGER entries_counted_out AFTER DELETE ON entries BEGIN UPDATE bibliographies
+        SET entry_count = entry_count - 1 WHERE id = old.bibliography_id; END;
+    DROP INDEX entries_by_author;
+    DROP INDEX entries_by_year;
+    CREATE INDEX entries_by_author ON entries(
+        bibliography_id, first_author, ifnull(year, -2147483648), title, id, year);
+    CREATE INDEX entries_by_year ON entries(
+        bibliography_id, (-ifnull(year, -2147483648)), first_author, id, year);
+    """,
+    # 7: the living library (bot/watch.py): where an entry was added (alerts go there by
+    # default), when each saved work was last re-checked, the notices seen about saved works
+    # (once each), which entries know of which notice, and the alerts to deliver (one per
+    # notice and destination, so a restart never sends one twice)
+    """
+    ALTER TABLE entries ADD COLUMN added_channel INTEGER;
+    CREATE TABLE watched (
+        work_key    TEXT PRIMARY KEY,
+        checked_at  REAL NOT NULL,
+        failures    INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    CREATE TABLE work_events (
+        id          INTEGER PRIMARY KEY,
+        work_key    TEXT NOT NULL,
+        event_key   TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        notice      TEXT,
+        date        TEXT,
+        source      TEXT NOT NULL,
+        label       TEXT,
+        seen_at     TEXT NOT NULL,
+        UNIQUE (work_key, event_key)
+    );
+    CREATE TABLE entry_events (
+        entry_id    INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+        event_id    INTEGER NOT NULL REFERENCES work_events(id) ON DELETE CASCADE,
+        PRIMARY KEY (entry_id, event_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX entry_events_by_event ON entry_events(event_id);
+    CREATE TABLE alerts (
+        id              INTEGER PRIMARY KEY,
+        event_id        INTEGER NOT NULL REFERENCES work_events(id) ON DELETE CASCADE,
+        target          TEXT NOT NULL,      -- 'channel:<id>' or 'user:<id>'
+        guild_id        INTEGER,            -- the server whose bibliography holds the work
+        entry_id        INTEGER,            -- an entry the alert is about (for Upgrade)
+        status          TEXT NOT NULL DEFAULT 'pending'
+                        CHECK (status IN ('pending', 'sent', 'failed')),
+        reason          TEXT,
+        created_at      TEXT NOT NULL,
+        sent_at         TEXT,
+        UNIQUE (event_id, target)
+    );
+    CREATE INDEX alerts_pending ON alerts(status, target);
+    """,
 )
 
 

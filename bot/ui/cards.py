@@ -7,106 +7,40 @@ policy (``safe_url``, ``doi_url``, ``link``); the embed is built within Discord'
 
 from __future__ import annotations
 
-from datetime import datetime
-from urllib.parse import quote
+import textwrap
+from dataclasses import replace
 
 import discord
 
 from bot.licences import licence_label
 from bot.markdown import doi_address, doi_url, escape, link, safe_url, url_text
 from bot.merge import SOURCE_LABELS
-from bot.models import WORK_TYPES, Author, Work
+from bot.models import WORK_TYPES, Work
 from bot.placeholders import without_placeholders
 from bot.text import plural, truncate
+from bot.ui.fields import (
+    STATUS_WORDS,
+    access_line,
+    author_line,
+    fetched_text,
+    identifier_links,
+    provenance_text,
+    published_as_line,
+    source_name,
+    tldr_label,
+    update_lines,
+    venue_line,
+)
+from bot.ui.notes import missing_sources_note, reader_notes
 
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 4096
 FIELD_LIMIT = 1024
 FOOTER_LIMIT = 2048
 TOTAL_LIMIT = 6000
-AUTHORS_SHOWN = 6  # more than this: the first five, "…", the last, and "et al."
 ABSTRACT_SHOWN = 1200  # the card shows the opening; the full abstract is one click away
 
-STATUS_WORDS = {
-    "gold": "Open access (gold)",
-    "diamond": "Open access (diamond)",
-    "hybrid": "Open access (hybrid)",
-    "bronze": "Free to read (bronze)",
-    "green": "Open copy in a repository (green)",
-    "closed": "Citation only",
-}
 COLOURS = {"retracted": 0xD83C3E, "open": 0x2E8B57, "free": 0xC78C2C, "closed": 0x5865F2}
-
-
-def author_line(authors: tuple[Author, ...], limit: int = AUTHORS_SHOWN) -> str:
-    """ "Yongqiang Zhou, Cheng Lu, Lu Liu, Xun Li"; long lists keep first authors and the last."""
-    names = [a.name for a in authors]
-    if not names:
-        return "No authors listed"
-    if len(names) <= limit:
-        return ", ".join(names)
-    return f"{', '.join(names[: limit - 1])}, … {names[-1]} et al. ({len(names)} authors)"
-
-
-def venue_line(work: Work) -> str:
-    """ "Journal 12(3): 46-51 · 2015 · Journal article"; an issue without a volume is "no. 18"."""
-    work = without_placeholders(work)  # a stored "null" volume is no volume
-    parts = []
-    if work.venue:
-        venue = work.venue
-        if work.volume:
-            venue += f" {work.volume}"
-            if work.issue:
-                venue += f"({work.issue})"
-        elif work.issue:
-            venue += f", no. {work.issue}"
-        if work.pages:
-            venue += f": {work.pages}"
-        parts.append(venue)
-    if work.year:
-        parts.append(str(work.year))
-    if work.type:
-        parts.append(WORK_TYPES.get(work.type, work.type))
-    return " · ".join(parts)
-
-
-PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/{}/"
-PMC_URL = "https://pmc.ncbi.nlm.nih.gov/articles/{}/"
-ARXIV_URL = "https://arxiv.org/abs/{}"
-
-
-def identifier_links(work: Work) -> list[tuple[str, str]]:
-    """(label, address) of the PubMed, PMC and arXiv pages of ``work``, for the card (through
-    the URL policy) and the terminal."""
-    out = []
-    if work.pmid:
-        out.append((f"PMID {work.pmid}", PUBMED_URL.format(quote(work.pmid, safe=""))))
-    if work.pmcid:
-        out.append((work.pmcid, PMC_URL.format(quote(work.pmcid, safe=""))))
-    if work.arxiv:
-        version = f"v{work.arxiv_version}" if work.arxiv_version else ""
-        label = f"arXiv:{work.arxiv}{version}"
-        out.append((label, ARXIV_URL.format(quote(work.arxiv, safe="/") + version)))
-    return out
-
-
-def published_as_line(work: Work, *, markdown: bool = False) -> str | None:
-    """A preprint's published version, "Published as doi:10.1103/… (Phys. Rev. D 103 (2021))",
-    or its journal reference alone; plain text, or Discord Markdown with the DOI linked through
-    the URL policy and the rest escaped."""
-    ref = truncate(work.journal_ref, 200) if work.journal_ref else None
-    if ref and markdown:
-        ref = escape(ref)
-    if work.published_doi:
-        label = f"doi:{work.published_doi}"
-        if markdown:
-            label = link(label, doi_url(work.published_doi)) or escape(label)
-        return f"Published as {label}" + (f" ({ref})" if ref else "")
-    return f"Journal reference: {ref}" if ref else None
-
-
-def source_name(source: str | None) -> str:
-    return SOURCE_LABELS.get(source or "", source or "unknown source")
 
 
 def retraction_warning(work: Work) -> str | None:
@@ -119,48 +53,6 @@ def retraction_warning(work: Work) -> str | None:
     line = f"⚠️ **This work has been retracted** (via {via}): check before citing it."
     linked = link("Retraction notice", doi_address(notice)) if notice else None
     return f"{line} {linked}" if linked else line
-
-
-def access_line(work: Work) -> str:
-    """The licence line: status, licence, version and where it came from."""
-    access = work.access
-    words = STATUS_WORDS.get(access.status, access.status)
-    if access.url:
-        label = licence_label(access.licence)
-        version = f" · {access.version} version" if access.version else ""
-        via = f" · via {source_name(access.source)}" if access.source else ""
-        return f"{words} · {label}{version}{via}"
-    return "Citation only: the full text is not openly licensed."
-
-
-def fetched_text(when: datetime) -> str:
-    return when.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def provenance_text(work: Work) -> str:
-    """ "Title, authors, venue: Crossref · citations: OpenAlex · …" grouped by source."""
-    shown = {
-        "title": "title",
-        "authors": "authors",
-        "venue": "venue",
-        "year": "year",
-        "cited_by_count": "citations",
-        "abstract": "abstract",
-        "tldr": "TL;DR",
-        "access": "access",
-        "retracted": "retraction",
-    }
-    by_source: dict[str, list[str]] = {}
-    for field, label in shown.items():
-        if source := work.provenance.get(field):
-            by_source.setdefault(source_name(source), []).append(label)
-    return " · ".join(f"{', '.join(fields)}: {src}" for src, fields in by_source.items())
-
-
-def tldr_label(work: Work) -> str:
-    if work.provenance.get("tldr") == "s2":
-        return "TL;DR via Semantic Scholar"
-    return "TL;DR (generated locally from the abstract)"
 
 
 def work_embed(
@@ -194,6 +86,11 @@ def render_card(work: Work) -> discord.Embed:
         notice = f" Notice: {address}" if address else ""
         via = source_name(work.provenance.get("retracted"))
         head.append(f"⚠️ **This work has been retracted** (via {via}).{notice}")
+    for words, notice_doi in update_lines(work):
+        address = url_text(doi_address(notice_doi)) if notice_doi else None
+        notice = f" Notice: {address}" if address else ""
+        mark = "⚠️" if words.startswith("Expression of concern") else "📝"
+        head.append(f"{mark} **{escape(words)}**.{notice}")
     head.append(escape(author_line(work.authors)))
     line = escape(venue_line(work))
     # None is "not counted" (DataCite's 0, a source that failed): the card says nothing then.
@@ -243,7 +140,7 @@ def render_card(work: Work) -> discord.Embed:
         )
 
     if work.notes or work.missing:
-        notes = "\n".join(f"• {escape(n)}" for n in work.notes)
+        notes = "\n".join(f"• {escape(n)}" for n in reader_notes(work))
         embed.add_field(
             name="Note", value=truncate(notes or "Some sources failed.", FIELD_LIMIT), inline=False
         )
@@ -438,3 +335,294 @@ def render_neighbourhood(work: Work, hood) -> discord.Embed:
     parts.append(f"fetched {hood.fetched_at[:10]}")
     embed.set_footer(text=" · ".join(parts))
     return embed
+
+
+# --- the compact card -------------------------------------------------------------------------
+#
+# What a lab member sees when a paper comes up in conversation: at most 12 lines of a desktop
+# client (tests/test_compact_card.py measures it). Every part is fitted to a line budget by
+# greedy word wrap at widths narrower than a desktop embed's (~64 characters of description
+# text, ~56 of the larger title font), so the card keeps its height on narrower windows too.
+# The abstract, provenance and the original notes are one click away (Abstract, Sources).
+
+COMPACT_WIDTH = 60  # characters of description text a line is fitted to
+COMPACT_TITLE_WIDTH = 50  # the title's larger, bold font
+COMPACT_TITLE_LINES = 2
+COMPACT_LINES = 12  # title included
+TLDR_LINES = 3
+NOTE_LINES = 2
+# Shorter than the full card's words: the compact access line is one line.
+COMPACT_STATUS = {
+    "gold": "Open access (gold)",
+    "diamond": "Open access (diamond)",
+    "hybrid": "Open access (hybrid)",
+    "bronze": "Free to read (bronze)",
+    "green": "Green open access",
+}
+ORCID_URL = "https://orcid.org/{}"
+ACCESS_MARKS = {"open": "🔓", "free": "📖", "closed": "🔒"}
+
+
+def _wrapped(text: str, width: int) -> int:
+    """Lines ``text`` takes when wrapped greedily at ``width`` (at least one)."""
+    return max(1, len(textwrap.wrap(text, width, break_on_hyphens=False)))
+
+
+def _fit_text(text: str, lines: int, width: int = COMPACT_WIDTH) -> str:
+    """The longest cut of ``text`` (on a word, with "…") that wraps to ``lines`` or fewer."""
+    text = " ".join(text.split())
+    if _wrapped(text, width) <= lines:
+        return text
+    size = lines * width
+    while size > 1:
+        cut = truncate(text, size)
+        if _wrapped(cut, width) <= lines:
+            return cut
+        size -= max(1, size // 20)
+    return "…"
+
+
+def _fit_rich(rich, lines: int, width: int, limit: int) -> str:
+    """Rich text (a title) as Markdown whose visible text wraps to ``lines`` or fewer."""
+    plain = rich.plain()
+    size = len(plain)
+    while size > 1:
+        cut = rich.truncated(size)
+        if _wrapped(cut.plain(), width) <= lines:
+            return cut.markdown(limit)
+        size -= max(1, size // 20)
+    return "…"
+
+
+def _author(author) -> str:
+    """An author's name, escaped, linked to their ORCID record when it is known."""
+    if author.orcid:
+        linked = link(author.name, ORCID_URL.format(author.orcid))
+        if linked:
+            return linked
+    return escape(author.name)
+
+
+def compact_authors(authors: tuple, width: int = COMPACT_WIDTH) -> str:
+    """One line: as many first authors as fit, then "… Last (N authors)" — the last author is
+    often the lab's head. ORCID-linked names (links do not take room on screen)."""
+    if not authors:
+        return "No authors listed"
+    n = len(authors)
+    for shown in range(n, 0, -1):
+        names = [a.name for a in authors[:shown]]
+        parts = list(authors[:shown])
+        tail = ""
+        if shown < n:
+            last = authors[-1]
+            if shown < n - 1:
+                tail = f", … {last.name} ({n} authors)"
+            else:
+                names.append(last.name)
+                parts.append(last)
+        if len(", ".join(names) + tail) <= width:
+            line = ", ".join(_author(a) for a in parts)
+            if tail:
+                line += f", … {_author(authors[-1])} ({n} authors)"
+            return line
+    first = authors[0]
+    more = f" et al. ({n} authors)" if n > 1 else ""
+    name = _fit_text(first.name, 1, max(10, width - len(more)))
+    return _author(replace(first, name=name) if name != first.name else first) + more
+
+
+def _meta_line(work: Work, width: int = COMPACT_WIDTH) -> str:
+    """ "Molecular Cancer · 2023 · Journal article · 34 citations" on one line; when it does
+    not fit, the type goes first, then the venue is shortened."""
+    year = str(work.year) if work.year else None
+    kind = WORK_TYPES.get(work.type, work.type) if work.type else None
+    cited = plural(work.cited_by_count, "citation") if work.cited_by_count is not None else None
+    tails = [[p for p in parts if p] for parts in ([year, kind, cited], [year, cited])]
+    if not work.venue:
+        return escape(_fit_text(" · ".join(tails[0]), 1, width)) if tails[0] else ""
+    venue = " ".join(work.venue.split())
+    for tail in tails:
+        line = " · ".join([venue, *tail])
+        if len(line) <= width:
+            return escape(line)
+    tail = " · ".join(tails[1])
+    room = width - len(tail) - 3 if tail else width
+    short = _fit_text(venue, 1, max(12, room))
+    return escape(_fit_text(" · ".join([short, tail]) if tail else short, 1, width))
+
+
+def access_kind(work: Work) -> str:
+    return (
+        "open"
+        if work.access.url and work.access.licence
+        else ("free" if work.access.url else "closed")
+    )
+
+
+def compact_access(work: Work, width: int = COMPACT_WIDTH) -> str:
+    """One access line: status, licence, version ("🔓 Open access (gold) · CC BY · published")
+    or "🔒 Citation only: not openly licensed". The links are the card's buttons."""
+    access = work.access
+    mark = ACCESS_MARKS[access_kind(work)]
+    if not access.url:
+        return f"{mark} Citation only: not openly licensed"
+    status = COMPACT_STATUS.get(access.status) or STATUS_WORDS.get(access.status, access.status)
+    licence = licence_label(access.licence) if access.licence else "no reuse licence"
+    parts = [status, licence]
+    if access.version:
+        parts.append(f"{access.version} version")
+    return f"{mark} " + escape(_fit_text(" · ".join(parts), 1, width - 3))
+
+
+def _notice_line(words: str, detail: str, notice: str | None, mark: str, tail: str = "") -> str:
+    """ "⚠️ **Retracted** · via Crossref · [notice](…)": the words in bold, the detail cut to
+    what the line leaves (the notice's link takes only its label's room), then ``tail``."""
+    linked = link("notice", doi_address(notice)) if notice else None
+    ends = [e for e in (linked, tail) if e]  # tail: our own words
+    used = (
+        3
+        + len(words)
+        + sum(3 + len(shown) for shown in ("notice" if linked else "", tail) if shown)
+    )
+    line = f"{mark} **{escape(_fit_text(words, 1, COMPACT_WIDTH - 3))}**"
+    if detail and COMPACT_WIDTH - used > 12:
+        line += f" · {escape(_fit_text(detail, 1, COMPACT_WIDTH - used - 3))}"
+    return " · ".join([line, *ends])
+
+
+def compact_lines(work: Work) -> list[str]:
+    """The compact card's description, line by line (each at most one wrapped line, except the
+    TL;DR and the note, which get the lines left over)."""
+    work = without_placeholders(work)
+    lines: list[str] = []
+    if work.retracted:
+        source = work.provenance.get("retracted")
+        via = f"via {source_name(source)}" if source else ""
+        lines.append(_notice_line("Retracted", via, work.retraction_notice, "⚠️"))
+    notices = [u for u in reversed(work.updates) if not u.retracting]
+    if notices:
+        first = notices[0]
+        mark = "⚠️" if first.kind == "expression_of_concern" else "📝"
+        more = f"+{len(notices) - 1} more under Sources" if len(notices) > 1 else ""
+        lines.append(_notice_line(first.words, first.date or "", first.notice, mark, more))
+    lines.append(compact_authors(work.authors))
+    if meta := _meta_line(work):
+        lines.append(meta)
+    if published := published_as_line(work):
+        lines.append(escape(_fit_text(published, 1)))
+    lines.append(compact_access(work))
+    ids = [link(label, url) for label, url in identifier_links(work)]
+    if ids := [i for i in ids if i]:
+        lines.append(" · ".join(ids))
+
+    missing = missing_sources_note(work, SOURCE_LABELS)
+    notes = [missing] if missing else []
+    for note in reader_notes(work):
+        if note not in notes and not (missing and "did not respond" in note):
+            notes.append(note)  # a failed source is said once, with the others that failed
+    budget = COMPACT_LINES - COMPACT_TITLE_LINES - len(lines)
+    note_lines = min(NOTE_LINES, len(notes))  # room kept for the first note
+    if work.tldr and budget - note_lines > 0:
+        label = (
+            "TL;DR (Semantic Scholar)"
+            if work.provenance.get("tldr") == "s2"
+            else "TL;DR (litbot, from the abstract)"
+        )
+        text = _fit_text(f"{label}: {work.tldr}", min(TLDR_LINES, budget - note_lines))
+        body = text[len(label) + 2 :] if text.startswith(f"{label}: ") else ""
+        if body:
+            lines.append(f"**{escape(label)}:** {escape(body)}")
+            budget -= _wrapped(text, COMPACT_WIDTH)
+    for number, note in enumerate(notes):
+        if budget <= 0:
+            break
+        left = len(notes) - number - 1
+        more = f" (+{left} more under Sources)" if left and budget <= NOTE_LINES else ""
+        text = _fit_text(f"ℹ️ {note}", min(NOTE_LINES, budget), COMPACT_WIDTH - len(more))
+        lines.append(escape(text) + more)
+        budget -= _wrapped(text, COMPACT_WIDTH)
+        if more:
+            break
+    return lines
+
+
+NUMBERS = ("1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣", "🔟")
+
+
+def render_compact(work: Work, number: int | None = None) -> discord.Embed:
+    """The compact card (the default): at most ``COMPACT_LINES`` lines of a desktop client.
+    ``number`` (1–10): one of several cards in a message, its title led by a keycap that its
+    buttons carry too."""
+    mark = f"{NUMBERS[number - 1]} " if number and 1 <= number <= len(NUMBERS) else ""
+    width = COMPACT_TITLE_WIDTH - (3 if mark else 0)  # a keycap takes about two characters
+    title = _fit_rich(work.rich("title"), COMPACT_TITLE_LINES, width, TITLE_LIMIT - len(mark))
+    embed = discord.Embed(
+        title=mark + title,
+        url=doi_url(work.doi),
+        colour=COLOURS["retracted"] if work.retracted else COLOURS[access_kind(work)],
+    )
+    embed.description = truncate("\n".join(compact_lines(work)), DESCRIPTION_LIMIT)
+    return embed
+
+
+def render_sources(work: Work) -> discord.Embed:
+    """Where each part of the card comes from, when it was fetched, every notice and every
+    note (as written for the record): the Sources button."""
+    embed = work_embed(work)
+    work = without_placeholders(work)
+    lines = [
+        f"**Fetched** {fetched_text(work.fetched_at)}" + (" (cached copy)" if work.stale else "")
+    ]
+    if provenance := provenance_text(work):
+        lines.append(f"**Sources** {escape(provenance)}")
+    if work.sources:
+        lines.append("**Asked** " + escape(", ".join(source_name(s) for s in work.sources)))
+    embed.description = truncate("\n".join(lines), DESCRIPTION_LIMIT)
+    access = escape(access_line(work))
+    if access_reason := work.access.reason:
+        access += f"\n{escape(access_reason)}"
+    if read := link("Read at source →", work.access.read_at):
+        access += f"\n{read}"
+    embed.add_field(name="Access", value=truncate(access, FIELD_LIMIT), inline=False)
+    notices = []
+    if work.retracted:
+        notices.append(retraction_warning(work) or "")
+    for words, notice_doi in update_lines(work):
+        address = link("notice", doi_address(notice_doi)) if notice_doi else None
+        notices.append(f"• {escape(words)}" + (f" · {address}" if address else ""))
+    if notices:
+        embed.add_field(
+            name="Notices", value=truncate("\n".join(notices), FIELD_LIMIT), inline=False
+        )
+    ids = []
+    if work.doi:
+        ids.append(f"DOI {escape(work.doi)}")
+    for label, url in identifier_links(work):
+        ids.append(link(label, url) or escape(label))
+    if ids:
+        embed.add_field(
+            name="Identifiers", value=truncate(" · ".join(ids), FIELD_LIMIT), inline=False
+        )
+    if work.notes:
+        raw = "\n".join(f"• {escape(n)}" for n in work.notes)
+        embed.add_field(name="Notes (as recorded)", value=truncate(raw, FIELD_LIMIT), inline=False)
+    excess = len(embed) - TOTAL_LIMIT
+    if excess > 0:
+        embed.description = truncate(
+            embed.description or "", max(0, len(embed.description or "") - excess - 1)
+        )
+    return embed
+
+
+def compact_links(work: Work) -> list[tuple[str, str]]:
+    """The compact card's link buttons: one open copy, and the publisher only when it is
+    somewhere else (a gold article's open copy is the publisher's page: one button)."""
+    links: list[tuple[str, str]] = []
+    copy = safe_url(work.access.url)
+    if copy:
+        version = f" ({work.access.version})" if work.access.version else ""
+        links.append((f"Open copy{version}"[:80], copy))
+    publisher = doi_url(work.doi)
+    if publisher and (not copy or (work.access.host_type != "publisher" and copy != publisher)):
+        links.append(("Publisher page" if copy else "Read at source", publisher))
+    return links

@@ -23,7 +23,16 @@ from bot.errors import LitError, StaleComponent
 from bot.markdown import code_block, escape, escape_message
 from bot.neighbours import MAX_PAGES
 from bot.storage.works import work_key
-from bot.ui.cards import render_abstract, render_card, render_neighbourhood, retraction_warning
+from bot.text import truncate
+from bot.ui.cards import (
+    compact_links,
+    render_abstract,
+    render_card,
+    render_compact,
+    render_neighbourhood,
+    render_sources,
+    retraction_warning,
+)
 from bot.ui.custom_ids import STALE, number
 
 if TYPE_CHECKING:
@@ -131,11 +140,12 @@ class RefButton(discord.ui.DynamicItem[discord.ui.Button], template=r"(?!)"):
     emoji: ClassVar[str]
     style: ClassVar[discord.ButtonStyle] = discord.ButtonStyle.secondary
 
-    def __init__(self, ref: str) -> None:
+    def __init__(self, ref: str, *, label: str | None = None, emoji: str | None = None) -> None:
+        # label and emoji: another face for the same action (numbered cards in one message)
         super().__init__(
             discord.ui.Button(
-                label=self.label,
-                emoji=self.emoji,
+                label=label or self.label,
+                emoji=emoji or self.emoji,
                 style=self.style,
                 custom_id=f"lit:{self.action}:{ref}",
             )
@@ -290,6 +300,71 @@ class RelatedButton(NeighbourButton, template=r"lit:related:(?P<ref>.+)"):
     action, label, emoji, kind = "related", "Related", "🧭", "related"
 
 
+class SourcesButton(RefButton, template=r"lit:sources:(?P<ref>.+)"):
+    """Where the card's parts come from, its notices and notes as recorded, privately."""
+
+    action, label, emoji = "sources", "Sources", "🔎"
+
+    @guarded
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        client: Any = interaction.client
+        work = await client.papers.by_ref(self.ref)
+        await interaction.followup.send(
+            embed=render_sources(work), ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+
+class CardButton(RefButton, template=r"lit:card:(?P<ref>.+)"):
+    """One of several cards in a message, privately with all its buttons (abstract, sources,
+    references, map…), which a message of three cards has no room for."""
+
+    action, label, emoji = "card", "More", "➕"
+
+    @guarded
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        client: Any = interaction.client
+        work = await client.papers.by_ref(self.ref)
+        await interaction.followup.send(
+            embed=render_compact(work),
+            view=compact_view(self.ref, work),
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+
+MAP_FILE = "neighbourhood.png"
+
+
+class MapButton(RefButton, template=r"lit:map:(?P<ref>.+)"):
+    """The neighbourhood drawn (in a worker process) and sent privately with its legend."""
+
+    action, label, emoji = "map", "Map", "🗺️"
+
+    @guarded
+    async def callback(self, interaction: discord.Interaction) -> None:
+        from bot.maps import map_legend, render_map_png
+
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        client: Any = interaction.client
+        work = await client.papers.by_ref(self.ref)
+        data = await client.neighbours.neighbour_map(work)
+        png = await client.cites.workers.run(render_map_png, data)
+        legend = escape(map_legend(data))
+        file = discord.File(
+            io.BytesIO(png),
+            filename=MAP_FILE,
+            description=truncate(f"Map of the neighbourhood of {data.seed.label}", 1024),
+        )
+        await interaction.followup.send(
+            truncate(legend, CONTENT_LIMIT),
+            file=file,
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+
 NEIGHBOUR_CODES = {"references": "r", "cited-by": "c", "related": "s"}
 NEIGHBOUR_KINDS = {code: kind for kind, code in NEIGHBOUR_CODES.items()}
 NEIGHBOUR_BUTTONS = {"references": "References", "cited-by": "Cited by", "related": "Related"}
@@ -423,7 +498,7 @@ class SaveButton(RefButton, template=r"lit:save:(?P<ref>.+)"):
     async def callback(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         client: Any = interaction.client
-        actor = actor_for(interaction)
+        actor = saving_actor(interaction)
         work = await client.papers.by_ref(self.ref)
         try:
             bib = await client.bibs.resolve(actor, None)
@@ -442,6 +517,14 @@ class SaveButton(RefButton, template=r"lit:save:(?P<ref>.+)"):
         await interaction.followup.send(
             saved_message(bib.name, created), ephemeral=True, allowed_mentions=NO_MENTIONS
         )
+
+
+def saving_actor(interaction: discord.Interaction) -> Actor:
+    """``actor_for``, except where litbot is not installed in the server (a member's own
+    install, used in someone else's server): what they save goes to their personal list."""
+    if interaction.guild_id is not None and not interaction.is_guild_integration():
+        return Actor.in_dm(interaction.user.id)
+    return actor_for(interaction)
 
 
 def saved_message(name: str, created: bool) -> str:
@@ -501,6 +584,9 @@ DYNAMIC_ITEMS = (
     CitedByButton,
     RelatedButton,
     NeighbourPageButton,
+    SourcesButton,
+    CardButton,
+    MapButton,
 )
 
 
@@ -519,10 +605,48 @@ def card_view(
             discord.ui.Button(style=discord.ButtonStyle.link, label=label, url=url, row=0)
         )
     if ref is not None and has_neighbourhood:
-        for button in (ReferencesButton(ref), CitedByButton(ref), RelatedButton(ref)):
+        for button in (
+            ReferencesButton(ref),
+            CitedByButton(ref),
+            RelatedButton(ref),
+            MapButton(ref),
+        ):
             button.row = 1
             view.add_item(button)
     return view
 
 
-__all__ = ["DYNAMIC_ITEMS", "FORMATS", "card_view", "citation_message"]
+def compact_view(ref: str | None, work: Work) -> discord.ui.View:
+    """The compact card's buttons. Row 1: Cite, Save, Send to my DMs, one open copy and the
+    publisher only when that is somewhere else; row 2, for works OpenAlex knows: References,
+    Cited by, Related, Map; row 3: Abstract, Sources (what the compact card leaves out)."""
+    view = discord.ui.View(timeout=None)
+    if ref is not None:
+        for button in (CiteButton(ref), SaveButton(ref), SendToDMsButton(ref)):
+            view.add_item(button)
+    for label, url in compact_links(work):
+        view.add_item(
+            discord.ui.Button(style=discord.ButtonStyle.link, label=label, url=url, row=0)
+        )
+    if ref is None:
+        return view
+    if work.openalex_id:
+        for button in (
+            ReferencesButton(ref),
+            CitedByButton(ref),
+            RelatedButton(ref),
+            MapButton(ref),
+        ):
+            button.row = 1
+            view.add_item(button)
+    abstract = AbstractButton(ref, label="Abstract")
+    abstract.row = 2
+    sources = SourcesButton(ref)
+    sources.row = 2
+    if work.abstract:
+        view.add_item(abstract)
+    view.add_item(sources)
+    return view
+
+
+__all__ = ["DYNAMIC_ITEMS", "FORMATS", "card_view", "citation_message", "compact_view"]

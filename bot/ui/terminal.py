@@ -1,11 +1,12 @@
-"""Work → a readable plain-text card for the terminal (``litbot paper``)."""
+"""Work → a readable plain-text card for the terminal (``litbot paper``). Imports no discord:
+the lines it shares with the Discord card come from ``bot.ui.fields``."""
 
 from __future__ import annotations
 
 import textwrap
 
 from bot.text import plural
-from bot.ui.cards import (
+from bot.ui.fields import (
     access_line,
     author_line,
     fetched_text,
@@ -13,6 +14,7 @@ from bot.ui.cards import (
     provenance_text,
     published_as_line,
     tldr_label,
+    update_lines,
     venue_line,
 )
 
@@ -31,6 +33,8 @@ def render_text(work) -> str:
     if work.retracted:
         notice = f" (notice: doi:{work.retraction_notice})" if work.retraction_notice else ""
         lines.append(f"!! RETRACTED{notice}")
+    for words, notice_doi in update_lines(work):
+        lines.append(f"!  {words}" + (f" (notice: doi:{notice_doi})" if notice_doi else ""))
     lines.append(_wrap(work.title))
     lines.append(_wrap(author_line(work.authors, limit=10)))
     venue = venue_line(work)

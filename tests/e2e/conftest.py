@@ -41,6 +41,8 @@ BIB_GUILDS = (
     "bib-iso-a",
     "bib-iso-b",
 )
+# test_conversation: links pasted in chat, message actions (a guild per test)
+TALK_GUILDS = ("talk", "talk-more", "talk-list", "talk-actions")
 REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 
 
@@ -78,7 +80,16 @@ async def upstream_server(fixtures_dir):
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def fake_discord():
     async with FakeDiscord(
-        guilds=("home", "style-a", "style-b", "bib-a", "bib-b", *BIB_GUILDS, "hostile")
+        guilds=(
+            "home",
+            "style-a",
+            "style-b",
+            "bib-a",
+            "bib-b",
+            *BIB_GUILDS,
+            "hostile",
+            *TALK_GUILDS,
+        )
     ) as discord:
         yield discord
 
@@ -87,7 +98,9 @@ async def fake_discord():
 async def litbot_session(fake_discord, upstream_server, tmp_path_factory):
     """``litbot sync`` once (the fake learns the commands), then ``litbot run`` until the end."""
     folder = tmp_path_factory.mktemp("litbot")
-    env = bot_environment(fake_discord, upstream_server, folder)
+    # The session's bot has the message-content intent (test_conversation.py starts one
+    # without it)
+    env = bot_environment(fake_discord, upstream_server, folder, LITBOT_MESSAGE_CONTENT="true")
     sync = await run_once(env, folder, "sync")
     assert sync[0] == 0, f"litbot sync failed:\n{sync[2]}"
     process = await BotProcess(env, folder).start("run")
@@ -154,7 +167,7 @@ async def seed_card(litbot_session, fake_discord, upstream_server) -> SeedCard:
     world = upstream_server.world
     before, mark = world.calls.copy(), litbot_session.process.mark()
     try:
-        answer = await fake_discord.slash("paper", query=SEED)
+        answer = await fake_discord.slash("paper", query=SEED, full=True)  # every field
     except AssertionError as error:
         raise AssertionError(f"{error}\nlitbot:\n{litbot_session.process.output(mark)}") from None
     assert not fake_discord.rejections, fake_discord.rejections

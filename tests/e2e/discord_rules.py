@@ -256,12 +256,15 @@ def check_commands(body: Any) -> None:
     if not isinstance(body, list):
         raise invalid((), "LIST_TYPE_CONVERT", "Only iterables may be used in a ListType.")
     problems = Problems()
-    names = [c.get("name") for c in body]
+    # Names are unique per command type; message and user commands (types 3 and 2) may be
+    # mixed case and hold spaces (application-commands.mdx, "Application Command Naming").
+    names = [(c.get("type", 1), c.get("name")) for c in body]
     for i, command in enumerate(body):
         name = command.get("name") or ""
-        if not 1 <= len(name) <= 32 or name != name.lower():
+        chat = command.get("type", 1) == 1
+        if not 1 <= len(name) <= 32 or (chat and (name != name.lower() or " " in name)):
             problems.add((i, "name"), "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
-        if names.count(name) > 1:
+        if names.count((command.get("type", 1), name)) > 1:
             problems.add(
                 (i, "name"), "APPLICATION_COMMANDS_DUPLICATE_NAME", "Command names must be unique"
             )

@@ -59,6 +59,11 @@ ALL_PERMISSIONS = 2251799813685247
 MANAGE_GUILD = 1 << 5
 LOADING = 1 << 7
 GUILDS_INTENT = 1 << 0
+GUILD_MESSAGES_INTENT = 1 << 9
+DIRECT_MESSAGES_INTENT = 1 << 12
+MESSAGE_CONTENT_INTENT = 1 << 15  # privileged: granted in the Developer Portal
+MESSAGE_COMMAND = 3  # application command type of a message action (context menu)
+REPLY = 19  # message type of a reply
 CONTENT_TYPES = {  # by extension, whatever this machine's mimetypes table says
     "bib": "text/x-bibtex",
     "ris": "application/x-research-info-systems",
@@ -209,6 +214,9 @@ class StoredMessage:
     components: list[dict[str, Any]] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
     interaction: dict[str, Any] | None = None  # interaction_metadata
+    author: dict[str, Any] | None = None  # a member's message (say); None: the bot's
+    mentions: list[dict[str, Any]] = field(default_factory=list)
+    reference: dict[str, Any] | None = None  # message_reference of a reply
     created: float = field(default_factory=time.time)
     edited: float | None = None
     deleted: bool = False
@@ -238,17 +246,21 @@ class StoredMessage:
             self.deleted,
         )
 
-    def payload(self) -> dict[str, Any]:
+    @property
+    def by_bot(self) -> bool:
+        return self.author is None
+
+    def payload(self, referenced: StoredMessage | None = None) -> dict[str, Any]:
         data: dict[str, Any] = {
             "id": self.id,
             "channel_id": self.channel_id,
-            "author": BOT_USER,
+            "author": self.author or BOT_USER,
             "content": self.content,
             "timestamp": _iso(self.created),
             "edited_timestamp": _iso(self.edited) if self.edited else None,
             "tts": False,
             "mention_everyone": False,
-            "mentions": [],
+            "mentions": list(self.mentions),
             "mention_roles": [],
             "attachments": [a.payload() for a in self.attachments],
             "embeds": self.embeds,
@@ -259,6 +271,9 @@ class StoredMessage:
         }
         if self.guild_id:
             data["guild_id"] = self.guild_id
+        if self.reference is not None:
+            data.update(type=REPLY, message_reference=self.reference)
+            data["referenced_message"] = referenced.payload() if referenced else None
         if self.interaction is not None:
             data.update(
                 type=20 if self.interaction["type"] == COMMAND else 19,
@@ -274,13 +289,19 @@ class Guild:
     id: str
     name: str
     channel_id: str
+    other_channel_id: str = ""  # a second text channel, "reading"
 
-    def channel(self) -> dict[str, Any]:
+    @property
+    def channel_ids(self) -> tuple[str, ...]:
+        return tuple(c for c in (self.channel_id, self.other_channel_id) if c)
+
+    def channel(self, channel_id: str | None = None) -> dict[str, Any]:
+        channel_id = channel_id or self.channel_id
         return {
-            "id": self.channel_id,
+            "id": channel_id,
             "type": 0,
             "guild_id": self.id,
-            "name": "general",
+            "name": "general" if channel_id == self.channel_id else "reading",
             "position": 0,
             "permission_overwrites": [],
             "nsfw": False,
@@ -306,7 +327,7 @@ class Guild:
             "member_count": 2,
             "roles": [everyone],
             "members": [me],
-            "channels": [self.channel()],
+            "channels": [self.channel(c) for c in self.channel_ids],
             "stage_instances": [],
             "guild_scheduled_events": [],
             "soundboard_sounds": [],
@@ -431,15 +452,27 @@ class FakeDiscord:
         token: str = TOKEN,
         require_allowed_mentions: bool = True,
         ack_deadline: float = ACK_DEADLINE,
+        message_content_granted: bool = True,
     ) -> None:
         self.token = token
         self.ack_deadline = ack_deadline
         self.require_allowed_mentions = require_allowed_mentions
         self.port = 0
         self.guilds = {
-            name: Guild(str(900000000000000100 + i), name, str(900000000000000200 + i))
+            name: Guild(
+                str(900000000000000100 + i),
+                name,
+                str(900000000000000200 + i),
+                str(900000000000000500 + i),
+            )
             for i, name in enumerate(guilds)
         }
+        # The Developer Portal's switch: IDENTIFY asking for message content without it is
+        # closed with 4014 (disallowed intents), as Discord does.
+        self.message_content_granted = message_content_granted
+        self.intents = 0  # what the live session asked for
+        self._posted = asyncio.Condition()  # a channel message was posted
+        self._tasks: set[asyncio.Task[Any]] = set()
         self.users: dict[str, dict[str, Any]] = {}
         self.commands: dict[str, dict[str, Any]] = {}  # global, by name
         self.guild_commands: dict[str, dict[str, dict[str, Any]]] = {}
@@ -617,6 +650,12 @@ class FakeDiscord:
             )
         r.add_post(f"{API}/users/@me/channels", self._create_dm)
         r.add_post(f"{API}/channels/{{channel_id}}/messages", self._channel_message)
+        r.add_get(
+            f"{API}/channels/{{channel_id}}/messages/{{message_id}}", self._get_channel_message
+        )
+        r.add_patch(
+            f"{API}/channels/{{channel_id}}/messages/{{message_id}}", self._edit_channel_message
+        )
         r.add_route("*", "/{tail:.*}", self._unmodelled)
         self._app = app
         return app
@@ -857,6 +896,8 @@ class FakeDiscord:
                 "version": snowflake(),
                 "default_member_permissions": command.get("default_member_permissions"),
                 "type": command.get("type", 1),
+                # Discord answers "" for a message or user command, which has none
+                "description": command.get("description", ""),
             }
             if guild_id:
                 stored["guild_id"] = guild_id
@@ -1072,11 +1113,16 @@ class FakeDiscord:
     async def _channel_message(self, request: web.Request) -> web.Response:
         payload, files = await self._body(request)
         channel_id = request.match_info["channel_id"]
-        guild = next((g for g in self.guilds.values() if g.channel_id == channel_id), None)
+        guild = next((g for g in self.guilds.values() if channel_id in g.channel_ids), None)
         recipient = next((uid for uid, cid in self.dm_channels.items() if cid == channel_id), None)
         if guild is None and recipient is None:
             raise DiscordError(404, 10003, "Unknown Channel")
         self._check(payload, MESSAGE_FLAGS)
+        reference = payload.get("message_reference")
+        if reference is not None:
+            replied = self.messages.get(str(reference.get("message_id")))
+            if replied is None or replied.channel_id != channel_id or replied.deleted:
+                raise invalid(("message_reference",), "REPLIES_UNKNOWN_MESSAGE", "Unknown message")
         if recipient in self.dms_closed:
             self.faults_served.append((request[CALL].key, 403))
             return json_response(
@@ -1086,9 +1132,20 @@ class FakeDiscord:
             snowflake(), channel_id, guild.id if guild else None, flags=payload.get("flags") or 0
         )
         message.apply(payload, self._attachments(payload, files, channel_id, []))
+        if reference is not None:
+            message.reference = {
+                "type": 0,
+                "message_id": str(reference["message_id"]),
+                "channel_id": channel_id,
+                **({"guild_id": guild.id} if guild else {}),
+            }
         self.messages[message.id] = message
         self.channel_posts.append((request[ARRIVED], message.id))
-        return json_response(message.payload())
+        async with self._posted:
+            self._posted.notify_all()
+        # Discord sends the app a MESSAGE_CREATE for its own messages too
+        self._spawn(self._dispatch_message(message))
+        return json_response(self._message_payload(message))
 
     async def _attachment(self, request: web.Request) -> web.Response:
         for message in self.messages.values():
@@ -1178,6 +1235,12 @@ class FakeDiscord:
         if data.get("token") != self.token:
             await conn.ws.close(code=4004, message=b"Authentication failed.")
             return
+        intents = int(data.get("intents") or 0)
+        if intents & MESSAGE_CONTENT_INTENT and not self.message_content_granted:
+            self.identifies.append(data)
+            await conn.ws.close(code=4014, message=b"Disallowed intent(s).")
+            return
+        self.intents = intents
         async with self._send_lock:
             self.session_id = snowflake()
             self.seq = 0
@@ -1279,13 +1342,27 @@ class FakeDiscord:
         dm: bool,
         permissions: int,
         channel_id: str | None = None,
+        private: bool = False,
     ) -> dict[str, Any]:
+        """Where an interaction comes from: a guild channel (``channel_id`` one of the guild's
+        channels), the user's DM with the bot, or (``private``) a DM or group DM between
+        members where only the user's own install of the app is present (context 2)."""
         data: dict[str, Any] = {
             "app_permissions": str(ALL_PERMISSIONS),
             "entitlements": [],
             "attachment_size_limit": ATTACHMENT_LIMIT,
             "locale": "en-US",
         }
+        if private:
+            channel = channel_id or snowflake()
+            data.update(
+                channel_id=channel,
+                channel={"id": channel, "type": 3, "recipients": [user, OWNER], "flags": 0},
+                user=user,
+                context=2,
+                authorizing_integration_owners={"1": user["id"]},
+            )
+            return data
         if dm:
             channel = channel_id or self.dm_channel(user)
             data.update(
@@ -1297,10 +1374,11 @@ class FakeDiscord:
             )
             return data
         place = self.guild(guild)
+        channel_id = channel_id if channel_id in place.channel_ids else place.channel_id
         data.update(
             guild_id=place.id,
-            channel_id=place.channel_id,
-            channel=place.channel(),
+            channel_id=channel_id,
+            channel=place.channel(channel_id),
             member={
                 "user": user,
                 "roles": [],
@@ -1474,17 +1552,21 @@ class FakeDiscord:
         user: str | dict[str, Any] = "alice",
         guild: str | None = None,
         dm: bool = False,
+        private_channel: bool = False,
         permissions: int = ALL_PERMISSIONS,
         within: float = 15.0,
         settle: float = 0.15,
         **options: Any,
     ) -> Answer:
-        """``/name option=value`` (``name`` may be ``"settings style"``) in a guild or a DM;
+        """``/name option=value`` (``name`` may be ``"settings style"``) in a guild or a DM (or,
+        ``private_channel``, a DM or group DM between members, through a user install);
         ``permissions`` are the member's (``ALL_PERMISSIONS & ~MANAGE_GUILD``: a plain member),
         an attachment option takes an ``Attachment``. ``name`` is positional-only, so a command
         may have an option called ``name`` (``/bib create name=…``)."""
         person = self.user(user)
-        context = self.context(user=person, guild=guild, dm=dm, permissions=permissions)
+        context = self.context(
+            user=person, guild=guild, dm=dm, permissions=permissions, private=private_channel
+        )
         data = self._command_data(
             name, options, context.get("guild_id"), None, context["channel_id"]
         )
@@ -1622,3 +1704,205 @@ class FakeDiscord:
     def message(self, message_id: str) -> Message:
         """The current state of a message (after later edits)."""
         return self.messages[message_id].snapshot()
+
+    # -- members' messages: MESSAGE_CREATE, replies, message actions
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _readable(self, message: StoredMessage) -> bool:
+        """Whether the app gets this message's text: with the message-content intent, or its
+        own message, a DM with it, or a message that mentions it (a reply that pings it
+        included) — ../shared/research/message-content.md."""
+        return (
+            bool(self.intents & MESSAGE_CONTENT_INTENT)
+            or message.by_bot
+            or message.guild_id is None
+            or any(u["id"] == APP_ID for u in message.mentions)
+        )
+
+    def _message_payload(self, message: StoredMessage) -> dict[str, Any]:
+        """A message as the app receives it (over the gateway or REST): content, embeds,
+        attachments and components empty when it may not read them."""
+        referenced = self.messages.get((message.reference or {}).get("message_id", ""))
+        data = message.payload(referenced)
+        if data.get("referenced_message") and referenced and not self._readable(referenced):
+            data["referenced_message"].update(content="", embeds=[], attachments=[], components=[])
+        if not self._readable(message):
+            data.update(content="", embeds=[], attachments=[], components=[])
+        return data
+
+    async def _dispatch_message(self, message: StoredMessage) -> None:
+        """MESSAGE_CREATE, if the session's intents ask for messages of that kind."""
+        wanted = GUILD_MESSAGES_INTENT if message.guild_id else DIRECT_MESSAGES_INTENT
+        if not self.intents & wanted:
+            return
+        data = self._message_payload(message)
+        if message.guild_id:
+            data["member"] = {
+                "roles": [],
+                "joined_at": "2026-01-01T00:00:00+00:00",
+                "deaf": False,
+                "mute": False,
+                "flags": 0,
+                "pending": False,
+                "nick": None,
+            }
+        await self._dispatch("MESSAGE_CREATE", data)
+
+    def post(
+        self,
+        text: str,
+        /,
+        *,
+        user: str | dict[str, Any] = "alice",
+        guild: str | None = None,
+        dm: bool = False,
+        channel_id: str | None = None,
+        mention: bool = False,
+        reply_to: Message | str | None = None,
+        ping: bool = True,
+        flags: int = 0,
+    ) -> StoredMessage:
+        """A member's message, stored (not yet dispatched). ``mention`` writes ``@litbot``
+        first; ``reply_to`` makes it a reply (``ping``: the reply pings its author, Discord's
+        default). ``channel_id`` without ``guild`` or ``dm``: a channel the bot is not in (a
+        DM or group DM between members)."""
+        person = self.user(user)
+        guild_id: str | None = None
+        if dm:
+            channel = self.dm_channel(person)
+        elif guild is not None or channel_id is None:
+            place = self.guild(guild)
+            channel = channel_id if channel_id in place.channel_ids else place.channel_id
+            guild_id = place.id
+        else:
+            channel = channel_id
+        mentions = [BOT_USER] if mention else []
+        if mention:
+            text = f"<@{APP_ID}> {text}"
+        message = StoredMessage(
+            snowflake(), channel, guild_id, flags=flags, content=text, author=person
+        )
+        if reply_to is not None:
+            replied = self.messages[reply_to if isinstance(reply_to, str) else reply_to.id]
+            message.reference = {"type": 0, "message_id": replied.id, "channel_id": channel}
+            if guild_id:
+                message.reference["guild_id"] = guild_id
+            if ping and replied.by_bot and not mention:
+                mentions.append(BOT_USER)
+        message.mentions = mentions
+        self.messages[message.id] = message
+        return message
+
+    async def say(
+        self,
+        text: str,
+        /,
+        *,
+        within: float = 15.0,
+        settle: float = 0.5,
+        expect: bool = True,
+        **where: Any,
+    ) -> tuple[Message, list[Message]]:
+        """A member sends ``text`` (``post``'s options say where); the fake dispatches
+        MESSAGE_CREATE as Discord would (text emptied where the app may not read it) and
+        returns the message and the bot's replies to it. ``expect``: wait up to ``within``
+        for a first reply, then until ``settle`` seconds pass without another; without it,
+        wait ``settle`` seconds and return whatever came (a test that expects silence)."""
+        message = self.post(text, **where)
+        posted = len(self.channel_posts)
+        await self._dispatch_message(message)
+        loop = asyncio.get_running_loop()
+
+        def replies() -> list[Message]:
+            return [
+                self.messages[mid].snapshot()
+                for _, mid in self.channel_posts[posted:]
+                if (self.messages[mid].reference or {}).get("message_id") == message.id
+            ]
+
+        deadline = loop.time() + (within if expect else settle)
+        while not replies() and loop.time() < deadline:
+            async with self._posted:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._posted.wait(), deadline - loop.time())
+        count = -1
+        while expect and len(replies()) != count:  # until no further reply for ``settle``
+            count = len(replies())
+            await asyncio.sleep(settle)
+        return message.snapshot(), replies()
+
+    async def _get_channel_message(self, request: web.Request) -> web.Response:
+        channel_id = request.match_info["channel_id"]
+        known = any(channel_id in g.channel_ids for g in self.guilds.values())
+        if not known and channel_id not in self.dm_channels.values():
+            raise DiscordError(403, 50001, "Missing Access")
+        message = self.messages.get(request.match_info["message_id"])
+        if message is None or message.deleted or message.channel_id != channel_id:
+            raise DiscordError(404, 10008, "Unknown Message")
+        return json_response(self._message_payload(message))
+
+    async def _edit_channel_message(self, request: web.Request) -> web.Response:
+        """Edit one of the bot's own channel messages (another's: 403 50005, as Discord)."""
+        payload, files = await self._body(request)
+        channel_id = request.match_info["channel_id"]
+        message = self.messages.get(request.match_info["message_id"])
+        if message is None or message.deleted or message.channel_id != channel_id:
+            raise DiscordError(404, 10008, "Unknown Message")
+        if not message.by_bot or message.interaction is not None:
+            raise DiscordError(403, 50005, "Cannot edit a message authored by another user")
+        merged = {
+            "content": payload.get("content", message.content),
+            "embeds": payload.get("embeds", message.embeds),
+            "components": payload.get("components", message.components),
+            "allowed_mentions": payload.get("allowed_mentions"),
+        }
+        self._check(merged, MESSAGE_FLAGS)
+        attachments = self._attachments(payload, files, channel_id, message.attachments)
+        message.apply(payload, attachments)
+        message.edited = time.time()
+        return json_response(self._message_payload(message))
+
+    async def message_action(
+        self,
+        name: str,
+        message: Message | StoredMessage | str,
+        /,
+        *,
+        user: str | dict[str, Any] = "alice",
+        permissions: int = ALL_PERMISSIONS,
+        private_channel: bool = False,
+        within: float = 15.0,
+        settle: float = 0.15,
+    ) -> Answer:
+        """The message action ``name`` (right-click → Apps) on ``message``, by ``user``, where
+        the message is (``private_channel``: a DM or group DM where only the user's install
+        is). The
+        target message comes whole in ``data.resolved``: message actions need no intent."""
+        command = self.commands.get(name)
+        if command is None or command.get("type") != MESSAGE_COMMAND:
+            raise LookupError(f"no message action {name!r} is registered")
+        stored = self.messages[message if isinstance(message, str) else message.id]
+        person = self.user(user)
+        guild = next((g.name for g in self.guilds.values() if g.id == stored.guild_id), None)
+        context = self.context(
+            user=person,
+            guild=guild,
+            dm=guild is None and not private_channel,
+            permissions=permissions,
+            channel_id=stored.channel_id,
+            private=private_channel,
+        )
+        data = {
+            "id": command["id"],
+            "name": name,
+            "type": MESSAGE_COMMAND,
+            "target_id": stored.id,
+            "resolved": {"messages": {stored.id: stored.payload()}},
+        }
+        return await self._send(
+            COMMAND, data, context, f"message action {name!r}", within=within, settle=settle
+        )

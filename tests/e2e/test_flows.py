@@ -13,7 +13,16 @@ import asyncio
 import pytest
 
 from tests.e2e.conftest import SEED
-from tests.e2e.fake_discord import ALL_PERMISSIONS, APP_ID, EPHEMERAL, GUILDS_INTENT, MANAGE_GUILD
+from tests.e2e.fake_discord import (
+    ALL_PERMISSIONS,
+    APP_ID,
+    DIRECT_MESSAGES_INTENT,
+    EPHEMERAL,
+    GUILD_MESSAGES_INTENT,
+    GUILDS_INTENT,
+    MANAGE_GUILD,
+    MESSAGE_CONTENT_INTENT,
+)
 from tests.upstream_mock import Canned
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -55,10 +64,19 @@ async def test_boot_syncs_the_commands_and_connects(litbot, discord):
     assert cite["style"]["type"] == 3 and cite["style"]["autocomplete"]
     assert cite["private"]["type"] == 5
     settings = next(c for c in body if c["name"] == "settings")["options"]
-    assert [(o["name"], o["type"]) for o in settings] == [("style", 1)]
-    # the bot process: logged in with the token, one session, guilds intent only
+    assert {("style", 1), ("unfurl", 1)} <= {(o["name"], o["type"]) for o in settings}
+    actions = {c["name"] for c in body if c.get("type") == 3}  # message actions
+    assert actions == {
+        "Cite papers in this message",
+        "Save papers in this message",
+        "Summarise paper in this message",
+    }
+    # the bot process: logged in with the token, one session; guilds and messages intents,
+    # message content because this session's bot is set to ask for it
     assert discord.requests("GET /users/@me") and discord.requests("GET /oauth2/applications/@me")
-    assert discord.identifies[0]["intents"] == GUILDS_INTENT
+    assert discord.identifies[0]["intents"] == (
+        GUILDS_INTENT | GUILD_MESSAGES_INTENT | DIRECT_MESSAGES_INTENT | MESSAGE_CONTENT_INTENT
+    )
     assert discord.connections[0].query["v"] == "10"
 
 
@@ -136,7 +154,8 @@ async def test_one_upstream_down_still_gives_the_card_naming_it(discord, world):
     assert answer.callback_types == [DEFERRED]
     public(answer)
     assert answer.message.embed["title"].startswith("Automated quantitative histology")
-    assert "Crossref did not answer" in answer.message.field("Note")
+    # the compact card says it in words; the full card's Note field too
+    assert "Crossref did not respond" in answer.message.embed["description"]
 
 
 async def test_cite_in_a_guild_in_apa(discord, seed_card):
@@ -307,8 +326,13 @@ async def test_card_neighbourhood_buttons(discord):
     assert card.callback_types == [DEFERRED]
     public(card)
     row = [c["custom_id"] for c in card.message.components[1]["components"]]
-    assert row == [f"lit:refs:{doi}", f"lit:citedby:{doi}", f"lit:related:{doi}"]
-    for custom_id, title in zip(row, ("References", "Cited by", "Related works"), strict=True):
+    assert row == [
+        f"lit:refs:{doi}",
+        f"lit:citedby:{doi}",
+        f"lit:related:{doi}",
+        f"lit:map:{doi}",  # test_conversation.py draws it
+    ]
+    for custom_id, title in zip(row, ("References", "Cited by", "Related works"), strict=False):
         answer = await discord.click(card.message, custom_id, user="erin")
         assert answer.callback_types == [DEFERRED]
         assert answer.callbacks[0]["data"]["flags"] == EPHEMERAL

@@ -91,7 +91,7 @@ async def test_a_crafted_record_renders_inert_through_every_reply(discord):
     check = Inspector(discord)
     ref = CRAFTED  # a DOI that fits a custom id is its own handle (PaperService.ref)
 
-    card = await discord.slash("paper", guild=GUILD, query=CRAFTED)
+    card = await discord.slash("paper", guild=GUILD, query=CRAFTED, full=True)
     text = check.step("/paper", carries=(ESCAPED_ROLE, ESCAPED_PHISH, "@\u200beveryone"))
     embed = card.message.embed
     assert embed["url"] == doi_url(CRAFTED) == "https://doi.org/10.5555/crafted_%281%29x"
@@ -131,6 +131,13 @@ async def test_a_crafted_record_renders_inert_through_every_reply(discord):
             else (ESCAPED_ROLE, "[doi](https://doi.org/10.5555/crafted_%281%29x)")
         )
         check.step(f"{action} button", carries=carries)
+
+    compact = await discord.slash("paper", guild=GUILD, query=CRAFTED)  # the default card
+    check.step("/paper compact", carries=(ESCAPED_ROLE, "@\u200beveryone"))
+    for action in ("sources", "card"):
+        if f"lit:{action}:{ref}" in compact.message.custom_ids:
+            await discord.click(compact.message, f"lit:{action}:{ref}", user="alice")
+            check.step(f"{action} button", carries=("@\u200beveryone",))
 
     for style in ("apa", "nature"):
         await discord.slash("cite", guild=GUILD, query=CRAFTED, style=style)

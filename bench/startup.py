@@ -1,0 +1,119 @@
+"""Start-up benchmark (offline): what `litbot paper … --json` costs to start, with no network.
+
+Runs the real command in a fresh interpreter, N times after a warm-up, with every upstream at a
+closed port on 127.0.0.1 (refused at once, no retries), a database in a temporary folder and no
+``.env``: the process imports everything the command imports, opens the database, tries each
+source once and exits. Prints min / median / max of
+
+* imports: the ``-X importtime`` total (the top-level imports' cumulative times, summed),
+* cpu: the process's user + system CPU seconds (steadier than wall on a busy machine),
+* wall: the whole process, start to exit,
+
+for that command and for ``litbot paper --help`` (parsing only), and the heavy packages each
+loaded: discord, aiohttp, citeproc, bibtexparser and rispy must not be among them
+(tests/test_lean_cli.py); lxml and pylatexenc are listed for information (``bot.sources.arxiv``
+builds its pylatexenc decoder at import).
+
+Bytecode is cached as an installed package's would be (``PYTHONDONTWRITEBYTECODE`` is dropped
+for the child; the warm-up run writes it).
+
+    python bench/startup.py [-n 9]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+QUERY = "10.1186/s12943-023-01737-7"
+UPSTREAMS = ("OPENALEX", "CROSSREF", "UNPAYWALL", "S2", "DATACITE", "ARXIV", "NCBI")
+# Packages the terminal paper path must not load (Discord, the test server, citations), and
+# two more worth seeing (citeproc's XML parser; arXiv's LaTeX decoder).
+HEAVY = ("discord", "aiohttp", "citeproc", "bibtexparser", "rispy", "lxml", "pylatexenc")
+_IMPORT_LINE = re.compile(r"import time:\s+\d+ \|\s+(\d+) \| (\s*)(\S+)")
+
+
+def closed_port() -> int:
+    """A local port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def child_env(folder: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPATH"] = str(ROOT)
+    env["LITBOT_DB"] = str(Path(folder) / "litbot.sqlite3")
+    env["LITBOT_HTTP_RETRIES"] = "0"
+    dead = f"http://127.0.0.1:{closed_port()}"
+    for name in UPSTREAMS:
+        env[f"LITBOT_{name}_URL"] = dead
+    return env
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_once(args: list[str], env: dict[str, str], cwd: str) -> tuple[float, float, float, set]:
+    """(import seconds, CPU seconds, wall seconds, top-level packages imported) of one run."""
+    cpu = cpu_seconds()
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "bot", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = time.perf_counter() - start
+    cpu = cpu_seconds() - cpu  # runs are sequential: the children's total grew by this one
+    total, packages = 0, set()
+    for line in done.stderr.splitlines():
+        if match := _IMPORT_LINE.match(line):
+            packages.add(match.group(3).split(".")[0])
+            if not match.group(2):  # top level: its cumulative time includes its children
+                total += int(match.group(1))
+    return total / 1e6, cpu, wall, packages
+
+
+def spread(values: list[float]) -> str:
+    return f"min {min(values):.3f}  median {statistics.median(values):.3f}  max {max(values):.3f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-n", "--runs", type=int, default=9, help="counted runs (default 9)")
+    runs = max(1, parser.parse_args().runs)
+    commands = {
+        "paper --json": ["paper", QUERY, "--json"],
+        "paper --help": ["paper", "--help"],
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        env = child_env(folder)
+        print(f"{runs} runs each after a warm-up; seconds; Python {sys.version.split()[0]}")
+        for label, args in commands.items():
+            run_once(args, env, folder)  # warm-up: writes bytecode, creates the database
+            results = [run_once(args, env, folder) for _ in range(runs)]
+            print(f"litbot {label}")
+            print(f"  imports  {spread([r[0] for r in results])}")
+            print(f"  cpu      {spread([r[1] for r in results])}")
+            print(f"  wall     {spread([r[2] for r in results])}")
+            heavy = sorted(set().union(*(r[3] for r in results)) & set(HEAVY))
+            print(f"  heavy packages loaded: {', '.join(heavy) or 'none'}")
+
+
+if __name__ == "__main__":
+    main()
