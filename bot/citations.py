@@ -154,8 +154,17 @@ def to_csl(work: Work, *, item_id: str | None = None) -> dict[str, Any]:
 
 
 def to_csl_json(works: Iterable[Work]) -> str:
-    """The CSL-JSON export: a list of items, readable UTF-8, indented."""
-    return json.dumps([to_csl(w) for w in works], ensure_ascii=False, indent=2)
+    """The CSL-JSON export: a list of items, readable UTF-8, indented; an item's ``note`` says
+    what notices say about it (a retraction, a correction), as Zotero keeps it in Extra."""
+    from bot.exports import notices_note
+
+    items = []
+    for work in works:
+        item = to_csl(work)
+        if note := notices_note(work):
+            item["note"] = note
+        items.append(item)
+    return json.dumps(items, ensure_ascii=False, indent=2)
 
 
 def _slug(text: str) -> str:

@@ -309,6 +309,24 @@ def _month(work: Work) -> str | None:
     return None
 
 
+def notices_note(work: Work) -> str | None:
+    """What notices say about ``work``, for an export's note field (BibTeX ``note``, RIS
+    ``N1``, CSL-JSON ``note``): "Retracted (notice doi:…). Correction 2015-05-04 (doi:…)."."""
+    parts = []
+    if work.retracted:
+        notice = f" (notice doi:{work.retraction_notice})" if work.retraction_notice else ""
+        parts.append(f"Retracted{notice}.")
+    for update in work.updates:
+        if update.retracting:
+            continue
+        when = f" {update.date}" if update.date else ""
+        notice = f" (doi:{update.notice})" if update.notice else ""
+        parts.append(f"{update.words}{when}{notice}.")
+    if work.published_doi and work.type == "preprint":
+        parts.append(f"Published as doi:{work.published_doi}.")
+    return " ".join(parts) or None
+
+
 def _bibtex_entry(work: Work, key: str) -> Entry:
     kind = BIBTEX_TYPES.get(work.type or "", "misc")
     container = {
@@ -331,6 +349,7 @@ def _bibtex_entry(work: Work, key: str) -> Entry:
         ("url", work.url or work.doi_url or ""),
         ("issn", ", ".join(work.issn)),
         ("isbn", ", ".join(work.isbn)),
+        ("note", _latex(notices_note(work) or "")),
     ]
     fields = [Field(name, "{" + value + "}") for name, value in escaped if name and value]
     if month := _month(work):
@@ -392,6 +411,7 @@ def _ris_record(work: Work) -> dict[str, Any]:
         "publisher": work.publisher,
         "language": work.language,
         "abstract": work.abstract,
+        "notes": [note] if (note := notices_note(work)) else None,  # N1: retractions …
     }
     record.update({k: v for k, v in optional.items() if v})
     # one line per tag: no newlines inside a value (abstracts have paragraphs)

@@ -89,6 +89,7 @@ class Watch:
                         continue
                     planned = await self.store.observe(key, result, at=time.time())
                     if planned:
+                        await self.papers.cache.expire(key)  # cards show the notice next
                         report.alerts += planned
                         report.changed.append(key)
         log.info(

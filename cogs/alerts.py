@@ -42,8 +42,8 @@ class DiscordSender:
                     raise Undeliverable("that channel cannot hold messages")
                 await channel.send(content, view=view, allowed_mentions=NO_MENTIONS)
             else:
-                user = self.bot.get_user(int(ident)) or await self.bot.fetch_user(int(ident))
-                await user.send(content, view=view, allowed_mentions=NO_MENTIONS)
+                dm = await self.bot.create_dm(discord.Object(int(ident)))  # no user lookup
+                await dm.send(content, view=view, allowed_mentions=NO_MENTIONS)
         except discord.NotFound as exc:
             raise Undeliverable("the channel no longer exists", gone=True) from exc
         except discord.Forbidden as exc:
@@ -64,10 +64,11 @@ class DiscordSender:
                 await channel.send(text, allowed_mentions=NO_MENTIONS)
                 return True
             if guild.owner_id:
-                owner = self.bot.get_user(guild.owner_id) or await self.bot.fetch_user(
-                    guild.owner_id
+                dm = await self.bot.create_dm(discord.Object(guild.owner_id))
+                await dm.send(
+                    f"**{discord.utils.escape_markdown(guild.name)}**: {text}",
+                    allowed_mentions=NO_MENTIONS,
                 )
-                await owner.send(f"**{discord.utils.escape_markdown(guild.name)}**: {text}")
                 return True
         except discord.HTTPException:
             log.info("could not tell the admins of %s about undeliverable alerts", guild_id)
@@ -109,6 +110,10 @@ class AlertsCog(commands.Cog):
         except Exception:
             log.warning("the library watch failed; it runs again next time", exc_info=True)
         try:
+            # works with news (maybe found by `litbot bib watch`): this process's cached cards
+            # are refreshed on their next lookup, so /paper and /cite show the notice
+            for key in {alert.work_key for alert in await self.bot.watch.store.pending()}:
+                await self.bot.papers.cache.expire(key)
             await deliver(self.bot.watch.store, self.sender)
         except Exception:
             log.warning("delivering library alerts failed; they stay pending", exc_info=True)

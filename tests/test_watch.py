@@ -217,3 +217,28 @@ async def test_unknown_and_unreachable_works_do_not_stop_the_run(world, fixtures
     mock.fail("openalex", Canned(503, b"down", "text/plain"))
     report = await watch.run_once(force=True)
     assert report.failed == 2 and report.alerts == 0
+
+
+async def test_a_retracted_or_corrected_entry_is_marked_in_lists_entries_and_exports(
+    world, fixtures_dir
+):
+    from bot.citations import to_csl_json
+    from bot.exports import to_bibtex, to_ris
+    from bot.ui.cards import render_entry, render_page
+
+    bot, mock = world
+    await bot.bibs.add(alice(), PLOS)
+    await bot.bibs.add(alice(), "10.1073/pnas.1414271111")  # a recorded correction
+    mock.add("crossref", PLOS, retracted_body(fixtures_dir))
+    await Watch(WatchStore(bot.db), bot.papers).run_once(force=True)
+    page = await bot.bibs.page(alice())
+    listed = render_page(page).description
+    assert "⚠️ **Retracted**" in listed and "📝 *Corrected*" in listed
+    entry = await bot.bibs.show(alice(), PLOS)
+    shown = render_entry(entry, "general").description
+    assert shown.startswith("⚠️ **This work has been retracted**")
+    note = "Retracted (notice doi:10.1371/journal.pone.9999999)."
+    assert note in to_bibtex([entry.work]) and f"N1  - {note}" in to_ris([entry.work])
+    assert json.loads(to_csl_json([entry.work]))[0]["note"] == note
+    corrected = await bot.bibs.show(alice(), "10.1073/pnas.1414271111")
+    assert "Correction 2015-05-04 (doi:10.1073/pnas.1507001112)." in to_bibtex([corrected.work])

@@ -25,3 +25,7 @@ class LRU(Generic[K, V]):
         self._items.move_to_end(key)
         while len(self._items) > self.size:
             self._items.popitem(last=False)
+
+    def items(self) -> list[tuple[K, V]]:
+        """A snapshot of the entries, oldest first."""
+        return list(self._items.items())

@@ -91,6 +91,16 @@ class WorkCache:
         for alias in all_aliases:
             self._remember(alias, work, expires_at)
 
+    async def expire(self, doi: str) -> None:
+        """Make the cached work with this DOI stale (a notice about it appeared): the next
+        lookup asks the sources again; the copy stays as the fallback."""
+        key = doi.lower()
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE works SET expires_at = 0 WHERE key = ?", (key,))
+        for alias, (work, _) in list(self._memory.items()):
+            if work.doi and work.doi.lower() == key:
+                self._memory.put(alias, (work, 0.0))
+
     async def add_alias(self, alias: str, work: Work) -> None:
         """Point one more identifier key at an already stored work."""
         key = work_key(work)

@@ -242,7 +242,9 @@ def render_page(page) -> discord.Embed:
             doi = link("doi", doi_url(entry.work.doi))
             doi = f" · {doi}" if doi else ""
             tags = f" `{' '.join('#' + t for t in entry.tags)}`" if entry.tags else ""
-            lines.append(f"**{number}.** {short_citation(entry.work)}{doi}{tags}")
+            lines.append(
+                f"**{number}.** {notice_mark(entry.work)}{short_citation(entry.work)}{doi}{tags}"
+            )
         embed.description = truncate("\n".join(lines), DESCRIPTION_LIMIT)
     sort = {"added": "newest first", "author": "by author", "year": "by year", "title": "by title"}
     embed.set_footer(
@@ -252,11 +254,33 @@ def render_page(page) -> discord.Embed:
     return embed
 
 
+def notice_mark(work: Work) -> str:
+    """A list line's mark: retracted, corrected (or concern), published since saved."""
+    if work.retracted:
+        return "⚠️ **Retracted** · "
+    kinds = {u.kind for u in work.updates if not u.retracting}
+    if "expression_of_concern" in kinds:
+        return "⚠️ *Expression of concern* · "
+    if kinds:
+        return "📝 *Corrected* · "
+    if work.published_doi and work.type == "preprint":
+        return "📄 *Published since* · "
+    return ""
+
+
 def render_entry(entry, bibliography_name: str) -> discord.Embed:
-    """One bibliography entry with its note, tags and who added it."""
+    """One bibliography entry with its note, tags, who added it, and what notices say."""
     work = entry.work
-    embed = work_embed(work)
-    lines = [escape(author_line(work.authors))]
+    embed = work_embed(work, colour=COLOURS["retracted"] if work.retracted else COLOURS["closed"])
+    lines = []
+    if warning := retraction_warning(work):
+        lines.append(warning)
+    for words, notice_doi in update_lines(work):
+        address = url_text(doi_address(notice_doi)) if notice_doi else None
+        lines.append(f"📝 **{escape(words)}**." + (f" Notice: {address}" if address else ""))
+    if work.published_doi and work.type == "preprint":
+        lines.append(f"📄 Published as doi:{escape(work.published_doi)}")
+    lines.append(escape(author_line(work.authors)))
     if venue := venue_line(work):
         lines.append(escape(venue))
     embed.description = truncate("\n".join(lines), DESCRIPTION_LIMIT)
