@@ -18,6 +18,7 @@ from bot.storage.watch import ALERT_CHANNEL, ALERT_DMS, Alert, WatchStore
 from bot.ui.alerts import alert_message
 from bot.watch import Watch
 from tests.discord_limits import message_problems
+from tests.upstream_mock import with_retraction
 from tests.world import litbot, seeded
 
 GUILD, CHANNEL, ALERTS = 111, 50, 60
@@ -28,17 +29,8 @@ PUBLISHED = "10.1016/j.xgen.2025.100814"  # … this Cell Genomics article (both
 
 
 def retracted_body(fixtures_dir, notice: str = "10.1371/journal.pone.9999999") -> str:
-    body = json.loads((fixtures_dir / "crossref/plos-one-tpi-deficiency.json").read_text())
-    body["message"]["updated-by"] = [
-        {
-            "DOI": notice,
-            "type": "retraction",
-            "label": "Retraction",
-            "source": "retraction-watch",
-            "updated": {"date-parts": [[2026, 11, 20]]},
-        }
-    ]
-    return json.dumps(body)
+    recorded = (fixtures_dir / "crossref/plos-one-tpi-deficiency.json").read_bytes()
+    return with_retraction(recorded, notice, (2026, 11, 20))
 
 
 class Recorder:

@@ -349,3 +349,19 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
         **overrides,
     }
     return Settings(_env_file=None, **values)
+
+
+def with_retraction(record: bytes | str, notice: str, date: tuple[int, int, int]) -> str:
+    """A recorded Crossref work record, now reporting its retraction: the ``updated-by`` entry
+    apis.md §2.4 documents (no recorded body of a retracted work exists yet)."""
+    body = json.loads(record)
+    body["message"]["updated-by"] = [
+        {
+            "DOI": notice,
+            "type": "retraction",
+            "label": "Retraction",
+            "source": "retraction-watch",
+            "updated": {"date-parts": [list(date)]},
+        }
+    ]
+    return json.dumps(body)

@@ -122,12 +122,7 @@ class WatchStore:
                 (key, at),
             )
             now = _now()
-            await conn.executemany(
-                "INSERT INTO work_events(work_key, event_key, kind, notice, date, source, "
-                "label, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT(work_key, event_key) DO NOTHING",
-                [(key, *event, now) for event in found],
-            )
+            await _record(conn, key, found, now)
             async with conn.execute(
                 "SELECT e.id, e.work, e.added_by, e.added_channel, b.scope, b.owner_id "
                 "FROM entries e JOIN bibliographies b ON b.id = e.bibliography_id "
@@ -182,12 +177,7 @@ class WatchStore:
         key = _key_of(work)
         async with self.db.transaction() as conn:
             now = _now()
-            await conn.executemany(
-                "INSERT INTO work_events(work_key, event_key, kind, notice, date, source, "
-                "label, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT(work_key, event_key) DO NOTHING",
-                [(key, *event, now) for event in found],
-            )
+            await _record(conn, key, found, now)
             marks = ",".join("?" * len(found))
             await conn.execute(
                 "INSERT OR IGNORE INTO entry_events(entry_id, event_id) "
@@ -199,34 +189,9 @@ class WatchStore:
     async def pending(self, *, limit: int = 500) -> list[Alert]:
         """Alerts not yet delivered, oldest first."""
         rows = await self.db.all(
-            "SELECT a.id, a.target, a.guild_id, a.entry_id, w.id AS event_id, w.work_key, "
-            "w.kind, w.notice, w.date, w.source, w.label, e.work, b.name "
-            "FROM alerts a JOIN work_events w ON w.id = a.event_id "
-            "LEFT JOIN entries e ON e.id = a.entry_id "
-            "LEFT JOIN bibliographies b ON b.id = e.bibliography_id "
-            "WHERE a.status = 'pending' ORDER BY a.id LIMIT ?",
-            (limit,),
+            _ALERTS + "WHERE a.status = 'pending' ORDER BY a.id LIMIT ?", (limit,)
         )
-        out = []
-        for row in rows:
-            title = json.loads(row["work"]).get("title") if row["work"] else None
-            event = Event(
-                row["event_id"], row["work_key"], row["kind"], row["notice"], row["date"],
-                row["source"], row["label"],
-            )  # fmt: skip
-            out.append(
-                Alert(
-                    id=row["id"],
-                    target=row["target"],
-                    guild_id=row["guild_id"],
-                    entry_id=row["entry_id"],
-                    event=event,
-                    title=title or row["work_key"],
-                    work_key=row["work_key"],
-                    bibliography=row["name"],
-                )
-            )
-        return out
+        return [_alert(row) for row in rows]
 
     async def mark(self, ids: Sequence[int], status: str, reason: str | None = None) -> None:
         if not ids:
@@ -239,26 +204,8 @@ class WatchStore:
 
     async def alert(self, alert_id: int) -> Alert | None:
         """One alert by id (an Upgrade button on an alert message)."""
-        rows = await self.db.all(
-            "SELECT a.id, a.target, a.guild_id, a.entry_id, w.id AS event_id, w.work_key, "
-            "w.kind, w.notice, w.date, w.source, w.label, e.work, b.name "
-            "FROM alerts a JOIN work_events w ON w.id = a.event_id "
-            "LEFT JOIN entries e ON e.id = a.entry_id "
-            "LEFT JOIN bibliographies b ON b.id = e.bibliography_id WHERE a.id = ?",
-            (alert_id,),
-        )
-        if not rows:
-            return None
-        row = rows[0]
-        event = Event(
-            row["event_id"], row["work_key"], row["kind"], row["notice"], row["date"],
-            row["source"], row["label"],
-        )  # fmt: skip
-        title = json.loads(row["work"]).get("title") if row["work"] else row["work_key"]
-        return Alert(
-            row["id"], row["target"], row["guild_id"], row["entry_id"], event, title,
-            row["work_key"], row["name"],
-        )  # fmt: skip
+        row = await self.db.one(_ALERTS + "WHERE a.id = ?", (alert_id,))
+        return _alert(row) if row is not None else None
 
     async def upgrade(self, entry_id: int, work: Work) -> tuple[str, str | None]:
         """Switch a saved preprint to its version of record ``work``, keeping its note, tags
@@ -343,6 +290,42 @@ class WatchStore:
             (key,),
         )
         return [Event(*row) for row in rows]
+
+
+async def _record(conn, key: str, found: list, now: str) -> None:
+    """Each notice of ``found`` stored once for the work ``key``."""
+    await conn.executemany(
+        "INSERT INTO work_events(work_key, event_key, kind, notice, date, source, label, "
+        "seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(work_key, event_key) DO NOTHING",
+        [(key, *event, now) for event in found],
+    )
+
+
+_ALERTS = (
+    "SELECT a.id, a.target, a.guild_id, a.entry_id, w.id AS event_id, w.work_key, "
+    "w.kind, w.notice, w.date, w.source, w.label, e.work, b.name "
+    "FROM alerts a JOIN work_events w ON w.id = a.event_id "
+    "LEFT JOIN entries e ON e.id = a.entry_id "
+    "LEFT JOIN bibliographies b ON b.id = e.bibliography_id "
+)
+
+
+def _alert(row) -> Alert:
+    event = Event(
+        row["event_id"], row["work_key"], row["kind"], row["notice"], row["date"],
+        row["source"], row["label"],
+    )  # fmt: skip
+    title = json.loads(row["work"]).get("title") if row["work"] else None
+    return Alert(
+        id=row["id"],
+        target=row["target"],
+        guild_id=row["guild_id"],
+        entry_id=row["entry_id"],
+        event=event,
+        title=title or row["work_key"],
+        work_key=row["work_key"],
+        bibliography=row["name"],
+    )
 
 
 def _key_of(work: Work) -> str:

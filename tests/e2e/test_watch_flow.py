@@ -13,7 +13,6 @@ retraction it injects is seen by no other test.
 from __future__ import annotations
 
 import asyncio
-import json
 
 import pytest
 import pytest_asyncio
@@ -22,23 +21,15 @@ from tests.e2e.conftest import seeded_world
 from tests.e2e.fake_discord import FakeDiscord
 from tests.e2e.process import BotProcess, bot_environment, run_once
 from tests.fakes.upstreams import UpstreamServer
+from tests.upstream_mock import with_retraction
 
 PLOS = "10.1371/journal.pone.0000030"
 NOTICE = "10.1371/journal.pone.9999999"
 
 
 def retracted(fixtures_dir) -> str:
-    body = json.loads((fixtures_dir / "crossref/plos-one-tpi-deficiency.json").read_text())
-    body["message"]["updated-by"] = [
-        {
-            "DOI": NOTICE,
-            "type": "retraction",
-            "label": "Retraction",
-            "source": "retraction-watch",
-            "updated": {"date-parts": [[2026, 11, 20]]},
-        }
-    ]
-    return json.dumps(body)
+    recorded = (fixtures_dir / "crossref/plos-one-tpi-deficiency.json").read_bytes()
+    return with_retraction(recorded, NOTICE, (2026, 11, 20))
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
