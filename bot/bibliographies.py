@@ -462,6 +462,25 @@ class BibliographyService:
         bib = await self.resolve(actor, name)
         return await self._entry(actor, bib, query)
 
+    async def search(
+        self, actor: Actor, query: str, name: str | None = None, *, limit: int = 10
+    ) -> tuple[Bibliography, list[Entry]]:
+        """Entries of the bibliography matching ``query`` (``BibliographyStore.search``)."""
+        bib = await self.resolve(actor, name)
+        return bib, await self.store.search(actor.owner, bib.id, query, limit=limit)
+
+    async def entry_choices(self, actor: Actor, query: str) -> list[tuple[str, str]]:
+        """Autocomplete for an entry option: (label, DOI) of the best matches in the
+        bibliography the command would use; nothing when that is not settled."""
+        try:
+            bib = await self._resolve(actor, None, create=False)
+        except LitError:
+            return []
+        if bib is None:
+            return []
+        entries = await self.store.search(actor.owner, bib.id, query, limit=25) if query else []
+        return [(short_label(e.work), e.work_key) for e in entries]
+
     async def remove(self, actor: Actor, query: str, name: str | None = None) -> Entry:
         bib = await self.resolve(actor, name)
         entry = await self._entry(actor, bib, query)
@@ -753,3 +772,12 @@ class BibliographyService:
 
     async def tag_choices(self, actor: Actor, prefix: str) -> list[str]:
         return await self.store.tags(actor.owner, prefix.strip().lstrip("#").lower())
+
+
+def short_label(work: Work) -> str:
+    """``Zhou 2023 · NK cells are never alone…``, at most 100 characters (a choice's name)."""
+    first = work.authors[0] if work.authors else None
+    who = (first.family or first.name) if first else "Anon."
+    year = f" {work.year}" if work.year else ""
+    label = f"{who}{year} · {work.title}"
+    return label if len(label) <= 100 else label[:99] + "…"

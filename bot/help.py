@@ -44,6 +44,7 @@ EXAMPLES = {
     "settings alerts": "/settings alerts channel:#journal-club dms:True",
     "bib add": f"/bib add query:{EXAMPLE_DOI} tags:nk-cells",
     "bib remove": f"/bib remove query:{EXAMPLE_DOI}",
+    "bib search": "/bib search query:hypocotyl vascular",
     "bib list": "/bib list sort:year",
     "bib show": f"/bib show query:{EXAMPLE_DOI}",
     "bib export": "/bib export format:bibtex",

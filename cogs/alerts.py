@@ -92,7 +92,12 @@ class AlertsCog(commands.Cog):
                     callback=_settings_alerts,
                 )
             )
-        self.job.start()
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        # started once connected (a bot that never logs in, as in tests, runs no job)
+        if not self.job.is_running():
+            self.job.start()
 
     async def cog_unload(self) -> None:
         self.job.cancel()
@@ -117,10 +122,6 @@ class AlertsCog(commands.Cog):
             await deliver(self.bot.watch.store, self.sender)
         except Exception:
             log.warning("delivering library alerts failed; they stay pending", exc_info=True)
-
-    @job.before_loop
-    async def _ready(self) -> None:
-        await self.bot.wait_until_ready()
 
 
 @app_commands.describe(

@@ -16,7 +16,7 @@ from bot.bot import NO_MENTIONS, LitBot
 from bot.errors import StaleComponent
 from bot.markdown import escape
 from bot.text import plural
-from bot.ui.cards import render_entry, render_page
+from bot.ui.cards import render_entry, render_page, render_search
 from bot.ui.components import actor_for, guarded
 from bot.ui.custom_ids import STALE, number
 from cogs.cite import choices
@@ -292,6 +292,27 @@ class BibCog(commands.Cog):
             allowed_mentions=NO_MENTIONS,
         )
 
+    @bib.command(
+        name="search", description="Search a bibliography: title, authors, venue, notes, tags"
+    )
+    @app_commands.describe(
+        query="Words to find (each word's beginning: “geno” finds “genomics”)",
+        bibliography="Which bibliography",
+    )
+    async def search(
+        self, interaction: discord.Interaction, query: str, bibliography: str | None = None
+    ) -> None:
+        bib, entries = await self.bot.bibs.search(actor_for(interaction), query, bibliography)
+        await interaction.response.send_message(
+            embed=render_search(bib, query, entries),
+            ephemeral=interaction.guild_id is None,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    async def _entries(self, interaction: discord.Interaction, current: str):
+        options = await self.bot.bibs.entry_choices(actor_for(interaction), current)
+        return [app_commands.Choice(name=label, value=key[:100]) for label, key in options]
+
     @bib.command(name="export", description="Export as a file: BibTeX, RIS, CSL-JSON or any style")
     @app_commands.describe(
         bibliography="Which bibliography",
@@ -434,8 +455,10 @@ class BibCog(commands.Cog):
             text[:2000], ephemeral=interaction.guild_id is None, allowed_mentions=NO_MENTIONS
         )
 
-    for command in (add, remove, list_, show, export, import_, rename, delete, default):
+    for command in (add, remove, list_, show, search, export, import_, rename, delete, default):
         command.autocomplete("bibliography")(_names)
+    remove.autocomplete("query")(_entries)
+    show.autocomplete("query")(_entries)
     list_.autocomplete("tag")(_tags)
     export.autocomplete("tag")(_tags)
 

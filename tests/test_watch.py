@@ -234,3 +234,36 @@ async def test_a_retracted_or_corrected_entry_is_marked_in_lists_entries_and_exp
     assert json.loads(to_csl_json([entry.work]))[0]["note"] == note
     corrected = await bot.bibs.show(alice(), "10.1073/pnas.1414271111")
     assert "Correction 2015-05-04 (doi:10.1073/pnas.1507001112)." in to_bibtex([corrected.work])
+
+
+# -- search (FTS5) ---------------------------------------------------------------------------
+
+
+async def test_search_finds_words_in_title_authors_venue_notes_and_tags_best_first(world):
+    bot, _ = world
+    me = alice()
+    await bot.bibs.add(me, "10.7554/elife.01567", note="vascular atlas for lab meeting")
+    await bot.bibs.add(me, PLOS, tags="enzymes")
+    await bot.bibs.add(me, "10.1016/j.addr.2015.01.008")
+    search = bot.bibs.search
+    _, found = await search(me, "hypocotyl")  # a title word
+    assert [e.work_key for e in found] == ["10.7554/elife.01567"]
+    _, found = await search(me, "sankar")  # an author
+    assert [e.work_key for e in found] == ["10.7554/elife.01567"]
+    _, found = await search(me, "meet")  # a note word's beginning
+    assert [e.work_key for e in found] == ["10.7554/elife.01567"]
+    _, found = await search(me, "enzym")  # a tag
+    assert [e.work_key for e in found] == [PLOS]
+    _, found = await search(me, "Advanced Drug Delivery")  # the venue, every word required
+    assert [e.work_key for e in found] == ["10.1016/j.addr.2015.01.008"]
+    _, found = await search(me, '"pharmaco* ( -:')  # FTS5 syntax is just text here
+    assert [e.work_key for e in found] == ["10.1016/j.addr.2015.01.008"]
+    assert (await search(me, "   "))[1] == []
+    await bot.bibs.remove(me, PLOS)
+    assert (await search(me, "enzymes"))[1] == []
+    # another server's entries are never found
+    other = Actor.in_guild(GUILD + 1, ALICE, CHANNEL, can_manage=False)
+    await bot.bibs.add(other, "10.1073/pnas.1414271111")
+    assert (await search(me, "musculoskeletal"))[1] == []
+    choices = await bot.bibs.entry_choices(me, "hypoco")
+    assert choices and choices[0][1] == "10.7554/elife.01567" and len(choices[0][0]) <= 100

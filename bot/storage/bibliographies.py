@@ -19,6 +19,7 @@ stays bounded. Serialising many works and decoding many entries runs in ``Worker
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -154,6 +155,13 @@ class ExportRow(NamedTuple):
     work: str
     cite_key: str | None
     first_author: str
+
+
+def fts_query(text: str) -> str:
+    """A user's words as an FTS5 query: each word a quoted prefix, all required. Quoting
+    makes every character literal (no operators, columns or syntax errors from the user)."""
+    words = re.findall(r"\w+", text)[:12]
+    return " ".join('"' + w.replace('"', '""') + '"*' for w in words)
 
 
 def entry_row(work: Work) -> tuple[str, str, str, str, int | None, str]:
@@ -551,6 +559,23 @@ class BibliographyStore:
             self._ENTRY + " AND e.work_key = ?", (owner.scope, owner.id, bibliography_id, key)
         )
         return self._entry(row) if row else None
+
+    async def search(
+        self, owner: Owner, bibliography_id: int, query: str, *, limit: int = 10
+    ) -> list[Entry]:
+        """Entries matching every word of ``query`` (a word's beginning: "geno" finds
+        "genomics") in title, authors, venue, year, note or tags, best first (FTS5's bm25)."""
+        match = fts_query(query)
+        if not match:
+            return []
+        rows = await self.db.all(
+            self._COLUMNS + "FROM entries_fts f JOIN entries e ON e.id = f.rowid "
+            "JOIN bibliographies b ON b.id = e.bibliography_id "
+            "WHERE entries_fts MATCH ? AND b.scope = ? AND b.owner_id = ? AND b.id = ? "
+            "ORDER BY bm25(entries_fts, 10.0, 5.0, 2.0, 1.0, 3.0, 3.0) LIMIT ?",
+            (match, owner.scope, owner.id, bibliography_id, limit),
+        )
+        return await self._decode(rows)
 
     async def remove(self, owner: Owner, bibliography_id: int, key: str) -> bool:
         async with self.db.transaction() as conn:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -177,6 +178,47 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX alerts_pending ON alerts(status, target);
     """,
+    # 8: full-text search over entries (``/bib search``): title, authors, venue, year, note and
+    # tags, accents folded; kept by triggers in the transaction of every change
+    """
+    CREATE VIRTUAL TABLE entries_fts USING fts5(
+        title, authors, venue, year, note, tags,
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+    INSERT INTO entries_fts(rowid, title, authors, venue, year, note, tags)
+        SELECT e.id, e.title,
+            (SELECT group_concat(json_extract(a.value, '$.name'), ' ')
+                FROM json_each(e.work, '$.authors') AS a),
+            json_extract(e.work, '$.venue'), ifnull(e.year, ''), ifnull(e.note, ''),
+            (SELECT ifnull(group_concat(tag, ' '), '') FROM entry_tags WHERE entry_id = e.id)
+        FROM entries e;
+    CREATE TRIGGER entries_fts_in AFTER INSERT ON entries BEGIN
+        INSERT INTO entries_fts(rowid, title, authors, venue, year, note, tags) VALUES (new.id,
+        new.title, (SELECT group_concat(json_extract(a.value, '$.name'), ' ')
+            FROM json_each(new.work, '$.authors') AS a),
+        json_extract(new.work, '$.venue'), ifnull(new.year, ''), ifnull(new.note, ''),
+        (SELECT ifnull(group_concat(tag, ' '), '') FROM entry_tags WHERE entry_id = new.id));
+    END;
+    CREATE TRIGGER entries_fts_out AFTER DELETE ON entries BEGIN
+        DELETE FROM entries_fts WHERE rowid = old.id;
+    END;
+    CREATE TRIGGER entries_fts_change AFTER UPDATE OF title, work, note, year ON entries BEGIN
+        DELETE FROM entries_fts WHERE rowid = old.id;
+        INSERT INTO entries_fts(rowid, title, authors, venue, year, note, tags) VALUES (new.id,
+        new.title, (SELECT group_concat(json_extract(a.value, '$.name'), ' ')
+            FROM json_each(new.work, '$.authors') AS a),
+        json_extract(new.work, '$.venue'), ifnull(new.year, ''), ifnull(new.note, ''),
+        (SELECT ifnull(group_concat(tag, ' '), '') FROM entry_tags WHERE entry_id = new.id));
+    END;
+    CREATE TRIGGER entry_tags_fts_in AFTER INSERT ON entry_tags BEGIN
+        UPDATE entries_fts SET tags = (SELECT group_concat(tag, ' ') FROM entry_tags
+            WHERE entry_id = new.entry_id) WHERE rowid = new.entry_id;
+    END;
+    CREATE TRIGGER entry_tags_fts_out AFTER DELETE ON entry_tags BEGIN
+        UPDATE entries_fts SET tags = (SELECT ifnull(group_concat(tag, ' '), '') FROM entry_tags
+            WHERE entry_id = old.entry_id) WHERE rowid = old.entry_id;
+    END;
+    """,
 )
 
 
@@ -267,7 +309,8 @@ def _statements(script: str) -> list[str]:
     for line in script.splitlines():
         code = line.split("--", 1)[0]
         buf.append(code)
-        if code.rstrip().endswith(";"):
+        # a trigger's body holds ";" too: a statement ends where SQLite says it is complete
+        if code.rstrip().endswith(";") and sqlite3.complete_statement("\n".join(buf)):
             stmt = "\n".join(buf).strip()
             if stmt.strip(";").strip():
                 out.append(stmt)

@@ -254,6 +254,26 @@ def render_page(page) -> discord.Embed:
     return embed
 
 
+def render_search(bib, query: str, entries) -> discord.Embed:
+    """The entries of ``bib`` that match ``query``, best first."""
+    title = f"🔎 {bib.name} · {query}"
+    embed = discord.Embed(title=truncate(escape(title), TITLE_LIMIT), colour=COLOURS["closed"])
+    if not entries:
+        embed.description = "*No entry matches every word.*"
+        return embed
+    lines = []
+    for number, entry in enumerate(entries, 1):
+        doi = link("doi", doi_url(entry.work.doi))
+        doi = f" · {doi}" if doi else ""
+        tags = f" `{' '.join('#' + t for t in entry.tags)}`" if entry.tags else ""
+        lines.append(
+            f"**{number}.** {notice_mark(entry.work)}{short_citation(entry.work)}{doi}{tags}"
+        )
+    embed.description = truncate("\n".join(lines), DESCRIPTION_LIMIT)
+    embed.set_footer(text="Best matches first · `/bib show` for one entry")
+    return embed
+
+
 def notice_mark(work: Work) -> str:
     """A list line's mark: retracted, corrected (or concern), published since saved."""
     if work.retracted:
