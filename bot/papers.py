@@ -583,8 +583,9 @@ class PaperService:
             if late:
                 await asyncio.wait(late.values())
                 records, failed = _with_outcomes(records, failed, late.values())
+                shown = work
                 work = self._build(doi, records, failed, work.fetched_at)
-                work = await self._with_local_tldr(work)
+                work = await self._with_local_tldr(work, shown)
                 ttl = PARTIAL_TTL_SECONDS if failed else self.ttl_seconds
                 await self.cache.put(work, settling.aliases, ttl_seconds=ttl)
                 settling.latest = work
@@ -631,10 +632,16 @@ class PaperService:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _with_local_tldr(self, work: Work) -> Work:
-        """Semantic Scholar's TL;DR wins; otherwise a local one, labelled as such."""
+    async def _with_local_tldr(self, work: Work, shown: Work | None = None) -> Work:
+        """Semantic Scholar's TL;DR wins; otherwise a local one, labelled as such. ``shown``:
+        the same work built earlier, whose local TL;DR of the same abstract is reused."""
         if work.tldr or not self.summarise or not work.abstract:
             return work
+        if shown is not None and shown.provenance.get("tldr") == "local":
+            if shown.abstract == work.abstract and shown.title == work.title:
+                return replace(
+                    work, tldr=shown.tldr, provenance={**work.provenance, "tldr": "local"}
+                )
         try:
             if self.cpu is not None:
                 summary = await self.cpu(self.summarise, work.title, work.abstract)
