@@ -16,7 +16,12 @@ request): seconds until every card is shown, and the requests each API received.
 Prints min / median / max over ``--runs``: the warm card's p50 and p99, the longest loop stall
 and the stalls over 50 ms, the burst's wall time; then the 200-DOI burst.
 
-    python bench/load.py [--runs 3] [--latency 0.1]
+``--why``: a monitor thread (``bench/stalls.py``) explains each stall over 50 ms: the CPU this
+process and each of its threads used during it, the CPU every other process used, and where
+the busy threads were (stacks sampled while the loop was late). It costs CPU itself: count
+stalls without it.
+
+    python bench/load.py [--runs 3] [--latency 0.1] [--why]
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from cite import distinct, templates  # noqa: E402
 from lookup import FIXTURES, ServerProcess, ident, known_dois, percentile, settings_for  # noqa: E402
+from stalls import StallMonitor  # noqa: E402
 
 from bot.__main__ import open_services  # noqa: E402
 from bot.bibliographies import Actor  # noqa: E402
@@ -106,6 +112,9 @@ async def mixed_run(args: argparse.Namespace) -> dict[str, float]:
             warm: list[float] = []
             watcher = asyncio.ensure_future(watchdog(stop, lags))
             prober = asyncio.ensure_future(probe(stop, services, both, warm))
+            monitor = StallMonitor() if args.why else None
+            if monitor is not None:
+                monitor.start()
             await asyncio.sleep(0.5)  # the probe's baseline
 
             async def export(fmt: str) -> None:
@@ -132,6 +141,9 @@ async def mixed_run(args: argparse.Namespace) -> dict[str, float]:
             took = time.perf_counter() - start
             stop.set()
             await asyncio.gather(watcher, prober)
+            if monitor is not None:
+                await monitor.stop()
+                print(monitor.report(STALL_MS), flush=True)
             await papers.close()
     return {
         "p50": percentile(warm, 50),
@@ -188,6 +200,7 @@ if __name__ == "__main__":
     parser.add_argument("--burst-latency", type=float, default=0.25)
     parser.add_argument("--burst", type=int, default=200)
     parser.add_argument("--slow", action="store_true", help="log callbacks that stall > 50 ms")
+    parser.add_argument("--why", action="store_true", help="explain each stall over 50 ms")
     options = parser.parse_args()
     if options.slow:
         import logging

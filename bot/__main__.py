@@ -88,6 +88,7 @@ def _summariser():
 @asynccontextmanager
 async def open_services(settings: Settings) -> AsyncIterator[Services]:
     """The shared HTTP client and the database, opened once and closed in reverse order."""
+    import functools
     import sqlite3
 
     from bot.papers import PaperService
@@ -104,19 +105,40 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             raise StartupError(message) from None
         try:
             async with Workers() as workers:  # processes start on first use; closed last
+                upstreams = build_upstreams(settings, client)
+                for upstream in upstreams.all():  # bulk list bodies parse in the bulk pool
+                    upstream.cpu = functools.partial(workers.run, heavy=True)
                 papers = PaperService(
-                    build_upstreams(settings, client),
+                    upstreams,
                     WorkCache(db),
                     ttl_seconds=settings.cache_ttl_hours * 3600,
                     summarise=_summariser(),
                     cpu=workers.run,  # the local TL;DR in the interactive worker process
                 )
+                quiet_collector()
                 try:
                     yield Services(settings, db, papers, workers)
                 finally:
                     await papers.close()
         finally:
             await db.close()
+
+
+# Young-generation collections at most every 10,000 new containers (not 700): a lookup
+# builds thousands, and each collection runs on the event loop.
+GC_THRESHOLDS = (10_000, 10, 10)
+
+
+def quiet_collector() -> None:
+    """Keep the garbage collector's pauses off the event loop's critical path: what start-up
+    built (modules, the style registry, settings) is frozen out of every later collection, and
+    young collections run less often. A full collection walks every live object: on a busy
+    bot (caches, a 5,000-work re-check) it stalled the loop for 100+ ms (``bench/watch.py``)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 async def run_bot(settings: Settings, *, sync_only: bool = False) -> int:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import difflib
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import PurePath
@@ -403,6 +404,7 @@ def parse_bibtex(text: str, latex: LatexDecoder | None = None) -> Parsed:
                     "issn": tuple(filter(None, [get("issn")])),
                     "isbn": tuple(filter(None, [get("isbn")])),
                     "url": get("url"),
+                    **_other_ids(get),
                 }
             )
         except Refused as refused:
@@ -413,6 +415,27 @@ def parse_bibtex(text: str, latex: LatexDecoder | None = None) -> Parsed:
     parsed.items.sort(key=lambda item: item.line)
     parsed.problems.sort(key=lambda p: p.line)
     return parsed
+
+
+def _other_ids(get: Callable[[str], str | None]) -> dict[str, str]:
+    """A .bib entry's arXiv id (``eprint`` with ``archiveprefix``/``eprinttype`` arXiv, as
+    arXiv's own BibTeX and biblatex write it), PMID and PMCID, normalised: what tells that it
+    is the same work as a saved one without a DOI in common (``bot.storage.duplicates``)."""
+    out: dict[str, str] = {}
+    kinds = {"arxiv": IdKind.ARXIV, "pmid": IdKind.PMID, "pmcid": IdKind.PMCID}
+    prefix = (get("archiveprefix") or get("eprinttype") or "").strip().lower()
+    wanted = [("arxiv", get("eprint"))] if prefix == "arxiv" else []
+    wanted += [("pmid", get("pmid")), ("pmcid", get("pmcid"))]
+    for name, value in wanted:
+        if not value:
+            continue
+        try:
+            ident = parse_identifier(f"{name}:{value.strip()}")
+        except LitError:
+            continue  # not an identifier of that kind: the entry is imported without it
+        if ident.kind is kinds[name]:
+            out[name] = ident.value
+    return out
 
 
 # -- RIS -----------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ temporary file, so memory stays bounded whatever the bibliography's size.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
 import tempfile
@@ -47,7 +48,15 @@ from bot.identifiers import parse_identifier
 from bot.models import Work
 from bot.papers import PaperService
 from bot.sources.fairness import bulk_work
-from bot.storage.bibliographies import Bibliography, BibliographyStore, Entry, NewEntry, Owner
+from bot.storage import duplicates
+from bot.storage.bibliographies import (
+    AddDetails,
+    Bibliography,
+    BibliographyStore,
+    Entry,
+    NewEntry,
+    Owner,
+)
 from bot.storage.watch import WatchStore
 from bot.storage.works import work_key
 from bot.text import clean_text
@@ -170,6 +179,91 @@ class _Writer:
         return self.file
 
 
+# How a saved work went into an entry already there (``duplicates.Match.how``), in words.
+JOINED_WORDS = {
+    duplicates.SAME: "the same work (another identifier)",
+    duplicates.PUBLISHED: "its published version",
+    duplicates.PREPRINT: "its preprint, now this published version (note, tags and key kept)",
+}
+
+
+def entry_label(match: duplicates.Match) -> str:
+    """An entry as a line names it: its BibTeX key (or work key) and title."""
+    return f"{match.cite_key or match.work_key}: {match.title}"
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    """What saving one work did."""
+
+    bibliography: Bibliography
+    created: bool
+    joined: duplicates.Match | None = None  # the entry it is (or is a version of)
+    possible: duplicates.Match | None = None  # an entry it looks like: a merge is offered
+    offers: int | None = None  # the batch of that offer (its buttons)
+
+    def message(self, title: str | None = None) -> str:
+        """The reply, Markdown-escaped: the Save button's, or with the work's ``title`` the
+        one of ``/bib add``."""
+        from bot.markdown import escape
+
+        name = f"**{escape(self.bibliography.name)}**"
+        what = f": {escape(title[:200])}" if title else ""
+        if self.joined is not None:
+            how = JOINED_WORDS[self.joined.how]
+            key = escape(self.joined.cite_key or self.joined.work_key)
+            if self.joined.how == duplicates.PREPRINT:
+                return f"Saved to {name}{what}\n`{key}` there was {how}."
+            if title:  # /bib add, which may carry a note and tags
+                return f"Already in {name} as `{key}`, {how}; note and tags updated there{what}"
+            return f"Already in {name} as `{key}`, {how}."
+        if not self.created:
+            if title:
+                return f"Already in; note and tags updated in {name}{what}"
+            return f"Already in {name}; nothing changed."
+        text = f"Added to {name}{what}" if title else f"Saved to {name} 📚"
+        if self.possible is not None:
+            key = escape(self.possible.cite_key or self.possible.work_key)
+            text += (
+                f"\nIt looks like `{key}` there (same title, first author and year): "
+                "merge the two into one entry?"
+            )
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """What settling merge offers did (``BibliographyService.settle_offers``)."""
+
+    bibliography: str
+    merge: bool
+    merged: list[duplicates.MergeOutcome]
+    settled_before: bool = False
+
+    def text(self, *, markdown: bool = True) -> str:
+        from bot.markdown import escape
+
+        def md(text: str) -> str:
+            return escape(text) if markdown else text
+
+        bold = "**" if markdown else "“"
+        end = "**" if markdown else "”"
+        name = f"{bold}{md(self.bibliography)}{end}"
+        if self.settled_before:
+            return "Already settled: nothing to do."
+        if not self.merge:
+            return f"Kept apart in {name}; they will not be offered again."
+        if not self.merged:
+            return "Those entries are no longer there (merged or removed)."
+        lines = [f"Merged {len(self.merged)} in {name}:"]
+        for m in self.merged[:10]:
+            gone = f" (`{md(m.dropped_key)}` is gone)" if m.dropped_key else ""
+            lines.append(f"• `{md(m.kept_key or '?')}` kept{gone}")
+        if len(self.merged) > 10:
+            lines.append(f"… and {len(self.merged) - 10} more")
+        return "\n".join(lines)
+
+
 @dataclass
 class ImportReport:
     bibliography: Bibliography
@@ -178,9 +272,18 @@ class ImportReport:
     failed: list[bibio.Problem] = field(default_factory=list)
     # imported, but worth a look: a DOI that names another work, a key that changed
     check: list[bibio.Problem] = field(default_factory=list)
+    # went into an entry by another identifier or as another version of it
+    joined: list[str] = field(default_factory=list)
+    # added, but looks like an entry (same title, first author and year): merges offered
+    possible: list[str] = field(default_factory=list)
+    offers: int | None = None  # the batch of those offers (the reply's buttons)
 
     def summary(self) -> str:
         parts = [f"{len(self.added)} added", f"{len(self.duplicates)} already there"]
+        if self.joined:
+            parts.append(f"{len(self.joined)} joined with another version")
+        if self.possible:
+            parts.append(f"{len(self.possible)} possible duplicates")
         if self.failed:
             parts.append(f"{len(self.failed)} failed")
         if self.check:
@@ -197,6 +300,21 @@ class ImportReport:
             lines.append("Imported, but check:")
             lines += [f"  line {p.line}: {p.message}" for p in self.check]
             lines.append("")
+        if self.possible:
+            lines.append(
+                "Possible duplicates (same title, first author and year; added, merge offered):"
+            )
+            lines += [f"  {d}" for d in self.possible]
+            if self.offers is not None:
+                lines.append(
+                    f"  (merge offer {self.offers}: the buttons under this report, or "
+                    f"`litbot bib merge {self.offers}`)"
+                )
+            lines.append("")
+        if self.joined:
+            lines.append("Joined with an entry (same work by another identifier, or a version):")
+            lines += [f"  {d}" for d in self.joined]
+            lines.append("")
         if self.duplicates:
             lines.append("Already in the bibliography (note and tags kept):")
             lines += [f"  {d}" for d in self.duplicates]
@@ -205,6 +323,31 @@ class ImportReport:
             lines.append("Added:")
             lines += [f"  {a}" for a in self.added]
         return "\n".join(lines).rstrip() + "\n"
+
+
+# What a file's entry learns from the record its DOI names (when the two agree): the other
+# identifiers and versions that tell duplicates apart, and the notices the watch follows.
+LINK_FIELDS = ("arxiv", "pmid", "pmcid", "published_doi", "preprints")
+SIGNAL_FIELDS = ("updates", "retracted", "retraction_notice")
+
+
+def with_links(mine: Work, found: Work | None) -> Work:
+    """The file's work as the file has it, plus ``found``'s identifiers, versions and notices
+    where the file has none (the file's metadata is what the lab chose to keep)."""
+    if found is None:
+        return mine
+    changes: dict[str, object] = {}
+    for name in LINK_FIELDS + SIGNAL_FIELDS:
+        value = getattr(found, name)
+        if value and not getattr(mine, name):
+            changes[name] = value
+    if not changes:
+        return mine
+    provenance = dict(mine.provenance)
+    for name in changes:
+        if name in found.provenance:
+            provenance[name] = found.provenance[name]
+    return dataclasses.replace(mine, provenance=provenance, **changes)  # type: ignore[arg-type]
 
 
 def validate_name(name: str) -> str:
@@ -412,23 +555,28 @@ class BibliographyService:
         note: str | None = None,
         tags: str | None = None,
         bibliography: Bibliography | None = None,
-    ) -> tuple[Bibliography, bool]:
-        """Add (or update the note/tags of) one work; returns the bibliography and whether the
-        entry is new."""
+    ) -> Saved:
+        """Add (or update the note/tags of) one work: a new entry, or the entry that is the
+        same work or another version of it (``BibliographyStore.add_many``); a look-alike is
+        added with a merge offered."""
         new = NewEntry(work, clean_note(note), parse_tags(tags))
         bib = bibliography or await self.resolve(actor, name)
+        details = AddDetails()
         result = await self.store.add_many(
-            actor.owner, bib.id, [new], by=actor.user_id, channel=actor.channel_id
+            actor.owner, bib.id, [new], by=actor.user_id, channel=actor.channel_id, details=details
         )
         if result is None:
             raise BibliographyError("That bibliography no longer exists.")
-        added, _ = result
-        if added and (work.updates or work.published_doi):
+        added, updated = result
+        joined = details.joined.get(updated[0]) if updated else None
+        upgraded = joined is not None and joined.how == duplicates.PREPRINT
+        if (added or upgraded) and (work.updates or work.published_doi):
             # The card it was saved from showed these notices: the watch does not alert them.
-            entry = await self.store.entry(actor.owner, bib.id, added[0])
+            entry = await self.store.entry(actor.owner, bib.id, work_key(work))
             if entry is not None:
                 await WatchStore(self.store.db).baseline([entry.id], work)
-        return bib, bool(added)
+        possible = details.possible.get(added[0]) if added else None
+        return Saved(bib, bool(added), joined, possible, details.offered)
 
     async def add(
         self,
@@ -438,14 +586,14 @@ class BibliographyService:
         *,
         note: str | None = None,
         tags: str | None = None,
-    ) -> tuple[Bibliography, Work, bool]:
+    ) -> tuple[Saved, Work]:
         bib = await self.resolve(actor, name)
         # Refuse a bad note or tag before any lookup.
         clean_note(note)
         parse_tags(tags)
         work = await self.papers.lookup(parse_identifier(query), settled=True)
-        bib, created = await self.add_work(actor, work, note=note, tags=tags, bibliography=bib)
-        return bib, work, created
+        saved = await self.add_work(actor, work, note=note, tags=tags, bibliography=bib)
+        return saved, work
 
     async def _entry(self, actor: Actor, bib: Bibliography, query: str) -> Entry:
         key = query.strip().lower()
@@ -711,11 +859,14 @@ class BibliographyService:
             outcomes = await asyncio.gather(
                 *(fetch(i) for i in lookups), *(fetch(i) for i in with_doi[:MAX_DOI_CHECKS])
             )
+        confirmed: dict[int, Work] = {}  # a file's entry → the work its DOI names, agreeing
         for item, outcome in outcomes:
             if item.work is not None:  # a DOI check; a DOI no source knows is not checked
                 if isinstance(outcome, Work):
                     if reason := bibio.doi_disagreement(item.work, outcome):
                         check.append(bibio.Problem(item.line, f"{item.label}: {reason}"))
+                    else:
+                        confirmed[id(item)] = outcome
             elif isinstance(outcome, LitError):
                 failed.append(bibio.Problem(item.line, f"{item.label}: {outcome.user_message}"))
             else:
@@ -729,37 +880,122 @@ class BibliographyService:
                     "import); import the rest in a second file to check them",
                 )
             )
-        works += [(item, item.work) for item in parsed.items if item.work is not None]
+        works += [
+            (item, with_links(item.work, confirmed.get(id(item))))
+            for item in parsed.items
+            if item.work is not None
+        ]
         works.sort(key=lambda pair: pair[0].line)
 
         report = ImportReport(await self.resolve(actor, name), failed=failed, check=check)
+        unique: list[tuple[bibio.ImportItem, Work]] = []
         seen: set[str] = set()
-        batch: list[NewEntry] = []
-        keyed: list[tuple[bibio.ImportItem, str]] = []  # entries with a key of their own
-        labels: dict[str, str] = {}
         for item, work in works:
             key = work_key(work)
             if key in seen:
                 report.duplicates.append(f"line {item.line}: {item.label} (twice in the file)")
                 continue
             seen.add(key)
+            unique.append((item, work))
+        kept, also_offer = await self._join_within(unique, report)
+        batch: list[NewEntry] = []
+        keyed: list[tuple[bibio.ImportItem, str]] = []  # entries with a key of their own
+        labels: dict[str, str] = {}
+        for item, work in kept:
+            key = work_key(work)
             labels[key] = f"line {item.line}: {item.label}"
             # note/tags None: an existing entry keeps its own; a .bib entry's key is kept
             batch.append(NewEntry(work, cite_key=item.key))
             if item.key:
                 keyed.append((item, key))
         bib = report.bibliography
+        details = AddDetails()
         async with self.workers.slot(server):  # the works are serialised in the bulk pool
-            result = await self.store.add_many(actor.owner, bib.id, batch, by=actor.user_id)
+            result = await self.store.add_many(
+                actor.owner, bib.id, batch, by=actor.user_id, channel=actor.channel_id,
+                details=details, also_offer=also_offer,
+            )  # fmt: skip
         if result is None:
             raise BibliographyError("That bibliography no longer exists.")
         added, updated = result
         report.added = [labels[k] for k in added]
-        report.duplicates += [labels[k] for k in updated]
+        report.duplicates += [labels[k] for k in updated if k not in details.joined]
+        report.joined += [
+            f"{labels[k]} → {entry_label(m)} ({JOINED_WORDS[m.how]})"
+            for k, m in details.joined.items()
+        ]
+        report.possible = [
+            f"{labels[k]} looks like {entry_label(m)}" for k, m in details.possible.items()
+        ] + report.possible
+        report.offers = details.offered
         report.check += _changed_keys(keyed, await self.store.cite_keys(actor.owner, bib.id))
         report.failed.sort(key=lambda p: p.line)
         report.check.sort(key=lambda p: p.line)
         return report
+
+    @staticmethod
+    async def _join_within(
+        works: list[tuple[bibio.ImportItem, Work]], report: ImportReport
+    ) -> tuple[list[tuple[bibio.ImportItem, Work]], list[tuple[str, str]]]:
+        """One file's works related among themselves (``duplicates.within``): the same work
+        by another identifier, or a preprint beside its version of record, becomes one (the
+        version of record); look-alikes are both kept, their merge offered. Returns the works
+        to add and the (kept, new) work-key pairs to offer."""
+        related = await duplicates.within([work for _, work in works])
+        replaced: dict[int, int] = {}  # a preprint's index → its version of record's
+        dropped: set[int] = set()
+        also_offer: list[tuple[str, str]] = []
+
+        def head(j: int) -> int:
+            while j in replaced:
+                j = replaced[j]
+            return j
+
+        for i, ((item, work), rel) in enumerate(zip(works, related, strict=True)):
+            if rel is None:
+                continue
+            j, how = head(rel[0]), rel[1]
+            other, other_work = works[j]
+            here = f"line {item.line}: {item.label}"
+            there = f"line {other.line}: {other.label}"
+            if how == duplicates.TITLE:
+                also_offer.append((work_key(other_work), work_key(work)))
+                report.possible.append(f"{here} looks like {there}")
+            elif how == duplicates.PREPRINT:  # the earlier one is this one's preprint
+                replaced[j] = i
+                dropped.add(j)
+                report.joined.append(f"{there} → {here} (its published version)")
+            else:
+                dropped.add(i)
+                report.joined.append(f"{here} → {there} ({JOINED_WORDS[how]})")
+        kept = [pair for i, pair in enumerate(works) if i not in dropped]
+        return kept, also_offer
+
+    # -- merges offered ----------------------------------------------------------------------
+
+    async def offered(self, actor: Actor, batch: int) -> list[duplicates.Offer]:
+        """The merges an add or import offered, if they are in the actor's bibliographies."""
+        bib, offers, _ = await self.store.merge_offers(actor.owner, batch)
+        if bib is None:
+            raise BibliographyError("Those entries are no longer there.")
+        return offers
+
+    async def settle_offers(self, actor: Actor, batch: int, *, merge: bool) -> Settled:
+        """Merge (or keep apart) the look-alike entries an add or import found: whoever was
+        offered the merge, or a member with Manage Server."""
+        bib, offers, offered_to = await self.store.merge_offers(actor.owner, batch)
+        if bib is None:  # merged or removed since (or another server's: the same words)
+            raise BibliographyError("Those entries are no longer there (merged or removed).")
+        if actor.user_id != offered_to and not actor.can_manage:
+            raise PermissionDenied(
+                "Only who saved these entries, or someone with **Manage Server**, can merge them."
+            )
+        if not any(o.status == "open" for o in offers):
+            return Settled(bib.name, merge, [], settled_before=True)
+        merged = await self.store.settle_offers(actor.owner, batch, merge=merge)
+        if merged is None:
+            raise BibliographyError("Those entries are no longer there (merged or removed).")
+        return Settled(bib.name, merge, merged)
 
     # -- autocomplete ----------------------------------------------------------------------
 

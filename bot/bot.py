@@ -242,8 +242,9 @@ class LitBot(commands.Bot):
     async def setup_hook(self) -> None:
         from bot.ui.alerts import UpgradeButton
         from bot.ui.components import DYNAMIC_ITEMS
+        from bot.ui.merges import MergeButton
 
-        self.add_dynamic_items(*DYNAMIC_ITEMS, UpgradeButton)
+        self.add_dynamic_items(*DYNAMIC_ITEMS, UpgradeButton, MergeButton)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
 

@@ -87,6 +87,19 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--markdown", action="store_true", help="styles: Markdown, not text")
     export.add_argument("--out", help="file to write (default: stdout)")
     bib_sub.choices["import"].add_argument("file", help=".bib, .ris or .txt of identifiers")
+    merge = bib_sub.add_parser(
+        "merge",
+        help="merge (or keep apart) the look-alike entries an import or a save found",
+        description="An import's report numbers the merges it offers (same title, first "
+        "author and year, no identifier in common); merge them into one entry each (the entry "
+        "there first keeps its key, tags and notes are joined, the version of record's "
+        "metadata wins), or keep them apart for good.",
+    )
+    owner = merge.add_mutually_exclusive_group(required=True)
+    owner.add_argument("--guild", type=int, help="the server's id")
+    owner.add_argument("--user", type=int, help="a user's id (their personal bibliographies)")
+    merge.add_argument("offer", type=int, help="the offer's number, from the report")
+    merge.add_argument("--keep-both", action="store_true", help="keep them apart instead")
     watch = bib_sub.add_parser(
         "watch",
         help="re-check saved works for retractions, corrections and published versions",
@@ -289,6 +302,10 @@ async def bib(bibs: BibliographyService, args) -> int:
     try:
         if args.bib_command == "watch":
             return await watch(bibs, args)
+        if args.bib_command == "merge":
+            settled = await bibs.settle_offers(_actor(args), args.offer, merge=not args.keep_both)
+            print(settled.text(markdown=False))
+            return 0
         if args.bib_command == "export":
             exported = await bibs.export(
                 _actor(args), args.name, args.format, markdown=args.markdown

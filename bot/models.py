@@ -6,7 +6,7 @@ so that the cache and ``litbot paper --json`` share one serialisation.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -296,23 +296,33 @@ class Work:
         return RichText.of(value)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (the cache format and ``litbot paper --json``)."""
-        data = asdict(self)
+        """A JSON-ready dict (the cache format and ``litbot paper --json``).
+
+        Built field by field (what ``dataclasses.asdict`` gives, without its deep copy of
+        every value: this runs for every cache write and saved entry)."""
+        data = {name: getattr(self, name) for name in _WORK_FIELDS}
         data["schema"] = WORK_SCHEMA
         data["fetched_at"] = self.fetched_at.isoformat()
         data["authors"] = [
             {"given": a.given, "family": a.family, "name": a.name, "orcid": a.orcid}
             for a in self.authors
         ]
-        data["access"] = asdict(self.access)
+        data["access"] = {name: getattr(self.access, name) for name in _ACCESS_FIELDS}
         data["locations"] = [
-            {**asdict(loc), "version": loc.version.value if loc.version else None}
+            {
+                **{name: getattr(loc, name) for name in _LOCATION_FIELDS},
+                "version": loc.version.value if loc.version else None,
+            }
             for loc in self.locations
         ]
         for key in ("issn", "isbn", "sources", "missing", "notes", "referenced", "related"):
             data[key] = list(data[key])
         data["preprints"] = list(self.preprints)
-        data["updates"] = [asdict(u) for u in self.updates]
+        data["updates"] = [
+            {name: getattr(u, name) for name in _UPDATE_FIELDS} for u in self.updates
+        ]
+        data["provenance"] = dict(self.provenance)
+        data["markup"] = dict(self.markup)
         return data
 
     @classmethod
@@ -364,3 +374,10 @@ WORK_TYPES = {
     "component": "Component",
     "other": "Other",
 }
+
+
+# Field names in declaration order, for ``Work.to_dict`` (the order ``asdict`` gives).
+_WORK_FIELDS = tuple(f.name for f in fields(Work))
+_ACCESS_FIELDS = tuple(f.name for f in fields(Access))
+_LOCATION_FIELDS = tuple(f.name for f in fields(Location))
+_UPDATE_FIELDS = tuple(f.name for f in fields(Update))

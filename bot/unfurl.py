@@ -212,6 +212,6 @@ async def save_all(
         if isinstance(result, LitError):
             report.failed.append((ident, result.user_message))
             continue
-        _, created = await bibs.add_work(actor, result, bibliography=bib)
-        (report.added if created else report.already).append(result)
+        saved = await bibs.add_work(actor, result, bibliography=bib)
+        (report.added if saved.created else report.already).append(result)
     return report

@@ -105,13 +105,25 @@ class AlertsCog(commands.Cog):
         if isinstance(group, app_commands.Group):
             group.remove_command("alerts")
 
+    @commands.Cog.listener()
+    async def on_litbot_import(self, added: int) -> None:
+        """After an import (``cogs.bib``): its works are re-checked now (they were never
+        checked, so they are due), not at the next tick, and what that finds is delivered."""
+        if added:
+            await self.check_and_deliver(limit=added)
+
     @tasks.loop(minutes=10)
     async def job(self) -> None:
         """Re-check what is due, then deliver every pending alert (also those planned by
         ``litbot bib watch`` in another process). A failure is logged; the loop goes on."""
+        await self.check_and_deliver(check=self.job.current_loop > 0)
+
+    async def check_and_deliver(self, *, check: bool = True, limit: int | None = None) -> None:
+        """One re-check (at most ``limit`` works), then delivery (at start-up, only delivery:
+        first what is pending)."""
         try:
-            if self.job.current_loop > 0:  # not at start-up: first deliver what is pending
-                await self.bot.watch.run_once()
+            if check:
+                await self.bot.watch.run_once(limit=limit)
         except Exception:
             log.warning("the library watch failed; it runs again next time", exc_info=True)
         try:

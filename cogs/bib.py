@@ -17,8 +17,9 @@ from bot.errors import StaleComponent
 from bot.markdown import escape
 from bot.text import plural
 from bot.ui.cards import render_entry, render_page, render_search
-from bot.ui.components import actor_for, guarded
+from bot.ui.components import actor_for, guarded, merge_kwargs
 from bot.ui.custom_ids import STALE, number
+from bot.ui.merges import merge_view
 from cogs.cite import choices
 
 SORTS = [
@@ -232,13 +233,13 @@ class BibCog(commands.Cog):
         tags: str | None = None,
     ) -> None:
         await interaction.response.defer(thinking=True, ephemeral=interaction.guild_id is None)
-        bib, work, created = await self.bot.bibs.add(
+        saved, work = await self.bot.bibs.add(
             actor_for(interaction), query, bibliography, note=note, tags=tags
         )
-        verb = "Added to" if created else "Already in; note and tags updated in"
         await interaction.followup.send(
-            f"{verb} **{escape(bib.name)}**: {escape(work.title[:200])}",
+            saved.message(work.title),
             allowed_mentions=NO_MENTIONS,
+            **merge_kwargs(saved),
         )
 
     @bib.command(
@@ -368,6 +369,8 @@ class BibCog(commands.Cog):
         await interaction.response.defer(thinking=True, ephemeral=interaction.guild_id is None)
         data = await file.read()
         report = await self.bot.bibs.import_file(actor, file.filename, data, bibliography)
+        # the living library re-checks the new entries now (cogs.alerts), in the background
+        self.bot.dispatch("litbot_import", len(report.added) + len(report.joined))
         text = report.text()
         kwargs: dict[str, Any] = {}
         content = escape(report.summary())
@@ -379,6 +382,8 @@ class BibCog(commands.Cog):
             elif report.check:
                 first = report.check[0]
                 content += f"\nTo check: line {first.line}: {escape(first.message[:200])}"
+        if report.possible and report.offers is not None:
+            kwargs["view"] = merge_view(report.offers)
         await interaction.followup.send(content, allowed_mentions=NO_MENTIONS, **kwargs)
 
     @bib.command(name="create", description="Create a bibliography (Manage Server)")

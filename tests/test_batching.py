@@ -158,3 +158,71 @@ async def test_a_caller_that_goes_away_leaves_the_others_answered(mock, tmp_path
         if i in (0, 5):
             continue
         assert answer.doi.lower() == dois[i]
+
+
+async def test_a_members_request_never_carries_bulk_keys_but_bulk_carries_members(mock, tmp_path):
+    """A re-check of saved works (bulk) waiting beside a member's lookups: the member's turn
+    carries members' keys only (a small answer); bulk turns take members' keys first."""
+    from bot.sources.fairness import bulk_work
+
+    dois = known(mock, "openalex")
+    members, bulk = dois[:3], dois[3:40]
+    client, up = await upstreams(mock, tmp_path, {"openalex": (10.0, 2, 2)})
+    async with client:
+        mock.latency["openalex"] = 0.05  # the first requests are out while the rest queue
+
+        async def recheck(doi):
+            with bulk_work():
+                return await openalex.fetch_doi(up.openalex, doi)
+
+        busy = [asyncio.ensure_future(recheck(d)) for d in bulk]
+        await asyncio.sleep(0.01)  # two bulk requests hold both slots; the rest wait
+        mine = [asyncio.ensure_future(openalex.fetch_doi(up.openalex, d)) for d in members]
+        answers = await asyncio.gather(*mine, *busy)
+    assert all(a is not None for a in answers)
+    carried = [
+        set(r.url.params["filter"].removeprefix("doi:").split("|"))
+        if r.url.path == "/works"
+        else {r.url.path.removeprefix("/works/https://doi.org/")}
+        for r in mock.requests
+    ]
+    # bulk holds one of the two slots (the other is the members' reserve), so the members'
+    # turn comes while a bulk request is out: their keys travel alone, in small answers
+    with_members = [keys for keys in carried if keys & set(members)]
+    assert with_members and all(keys <= set(members) for keys in with_members), carried
+    assert set().union(*with_members) == set(members)
+    assert sum(len(keys) > 1 for keys in carried if keys & set(bulk)) >= 1  # bulk still batches
+
+
+@pytest.mark.parametrize("source", ["openalex", "crossref"])
+async def test_bulk_list_bodies_are_parsed_in_a_worker_process_with_the_same_answers(
+    mock, tmp_path, source
+):
+    """A re-check's (bulk) list answer is read in a bulk worker process: the same records as
+    on the loop, an unknown DOI still unknown, a junk body still that source's failure."""
+
+    from bot.sources.fairness import bulk_work
+    from bot.workers import Workers
+
+    module = openalex if source == "openalex" else crossref
+    dois = [*known(mock, source)[:12], "10.9999/unknown-1"]
+    client, up = await upstreams(mock, tmp_path, {source: (10.0, 1, 1)})
+    async with client, Workers() as workers:
+        upstream = getattr(up, source)
+        inline = await module._fetch_dois(upstream, dois)  # a member's: parsed on the loop
+        calls: list[str] = []
+
+        async def cpu(fn, *args):
+            calls.append(fn.__qualname__)
+            return await workers.run(fn, *args, heavy=True)
+
+        upstream.cpu = cpu
+        with bulk_work():
+            parsed = await module._fetch_dois(upstream, dois)
+            mock.fail(source, "junk")
+            with pytest.raises(SourceError):
+                await module._fetch_dois(upstream, dois)
+    assert calls == ["parse_list_body", "parse_list_body"]
+    assert "10.9999/unknown-1" not in parsed and len(parsed) == len(inline) == 12
+    for doi, record in inline.items():
+        assert parsed[doi] == record, doi

@@ -44,9 +44,10 @@ async def bibs(fixtures_dir, tmp_path):
 
 
 async def test_dm_uses_the_personal_bibliography_and_a_server_gets_one_on_first_use(bibs):
-    bib, _, created = await bibs.add(Actor.in_dm(ALICE), SEED)
+    saved, _ = await bibs.add(Actor.in_dm(ALICE), SEED)
+    bib, created = saved.bibliography, saved.created
     assert bib.name == "personal" and bib.owner.scope == "user" and created
-    bib, _, _ = await bibs.add(member(GUILD_A, ALICE), SEED)
+    bib = (await bibs.add(member(GUILD_A, ALICE), SEED))[0].bibliography
     assert bib.name == "general" and bib.owner.scope == "guild"
 
 
@@ -57,12 +58,12 @@ async def test_several_bibliographies_without_a_channel_default_ask_which(bibs):
     with pytest.raises(BibliographyError, match="Which bibliography"):
         await bibs.add(member(GUILD_A, ALICE), SEED)
     await bibs.set_default(admin, "methods")
-    bib, _, _ = await bibs.add(member(GUILD_A, ALICE), SEED)
+    bib = (await bibs.add(member(GUILD_A, ALICE), SEED))[0].bibliography
     assert bib.name == "methods"
     # another channel of the same server has no default
     with pytest.raises(BibliographyError, match="Which bibliography"):
         await bibs.add(member(GUILD_A, ALICE, channel=51), SEED)
-    bib, _, _ = await bibs.add(member(GUILD_A, ALICE, channel=51), SEED, "Journal-Club")
+    bib = (await bibs.add(member(GUILD_A, ALICE, channel=51), SEED, "Journal-Club"))[0].bibliography
     assert bib.name == "journal-club"  # names are case-insensitive
 
 
@@ -158,9 +159,9 @@ async def test_delete_takes_the_entries_with_it(bibs):
 
 async def test_adding_again_updates_note_and_tags_and_says_so(bibs):
     alice = Actor.in_dm(ALICE)
-    _, _, created = await bibs.add(alice, SEED, note="first", tags="nk, tumour")
+    created = (await bibs.add(alice, SEED, note="first", tags="nk, tumour"))[0].created
     assert created
-    _, _, created = await bibs.add(alice, f"doi:{SEED.upper()}", note="second")
+    created = (await bibs.add(alice, f"doi:{SEED.upper()}", note="second"))[0].created
     assert not created
     entry = await bibs.show(alice, SEED)
     assert entry.note == "second" and entry.tags == ("nk", "tumour")  # tags kept

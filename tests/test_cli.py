@@ -163,3 +163,26 @@ def test_neighbours_lists_related_works_or_says_why_not(mock, capsys):
     assert out.startswith("Related works of:") and "via OpenAlex" in out
     assert entry.main(["neighbours", "10.7554/elife.01567", "--kind", "cited-by"]) == 0
     assert capsys.readouterr().out.startswith("Cited by of:")
+
+
+def test_bib_merge_settles_the_look_alikes_an_import_reported(mock, capsys, tmp_path):
+    seed = tmp_path / "seed.txt"
+    seed.write_text(f"{SEED}\n")
+    assert entry.main(["bib", "import", "--guild", "42", str(seed)]) == 0
+    capsys.readouterr()
+    lookalike = tmp_path / "lab.bib"
+    lookalike.write_text(
+        "@article{nk,\n  title = {{NK} Cells Are Never Alone: Crosstalk and Communication in "
+        "Tumour Microenvironments},\n  author = {Zhou, Yongqi},\n  year = {2023},\n}\n"
+    )
+    assert entry.main(["bib", "import", "--guild", "42", str(lookalike)]) == 0
+    report = capsys.readouterr().out
+    assert "1 possible duplicates" in report
+    offer = int(report.split("litbot bib merge ")[1].split("`")[0])
+    assert entry.main(["bib", "merge", "--guild", "43", str(offer)]) == 2  # not that server's
+    assert "no longer there" in capsys.readouterr().err
+    assert entry.main(["bib", "merge", "--guild", "42", str(offer)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Merged 1 in “general”:") and "`nk` is gone" in out
+    assert entry.main(["bib", "export", "--guild", "42"]) == 0
+    assert capsys.readouterr().out.count("@article{") == 1

@@ -290,3 +290,46 @@ async def test_page_buttons_name_the_entry_next_to_their_page_and_old_buttons_st
     third = answer(await invoke(bot, component_payload(legacy, components=old)))
     assert third["embeds"][0]["footer"]["text"].startswith("Page 3 of 3")
     assert "Paper 24" in third["embeds"][0]["description"]
+
+
+LOOKALIKE = (
+    b"@article{zhou2023nk,\n  title = {{NK} Cells Are Never Alone: Crosstalk and Communication"
+    b" in Tumour Microenvironments},\n  author = {Zhou, Yongqi and Cheng, Lu},\n"
+    b"  year = {2023},\n}\n"
+)
+
+
+async def test_look_alikes_get_merge_buttons_that_only_their_importer_or_a_manager_may_use(env):
+    """An import that finds a look-alike of a saved entry says so and offers Merge / Keep
+    both; a member who did not import it is refused, the importer merges."""
+    from bot.ui.merges import MergeButton
+
+    bot = env
+    bot.add_dynamic_items(MergeButton)
+    await invoke(bot, bib("add", query=SEED, tags="nk"))
+    imported = answer(await upload(bot, "lab.bib", LOOKALIKE, user=BOB, permissions=MEMBER))
+    assert "1 possible duplicates" in imported["content"]
+    row = imported["components"][0]["components"]
+    assert [b["label"] for b in row] == ["Merge into one entry", "Keep both"]
+    merge = row[0]["custom_id"]
+    refused = answer(await invoke(bot, component_payload(merge, permissions=MEMBER)))
+    assert "Only who saved these entries" in refused["content"]
+    merged = answer(await invoke(bot, component_payload(merge, user=BOB, permissions=MEMBER)))
+    assert merged["flags"] == EPHEMERAL and "Merged 1 in **general**" in merged["content"]
+    listing = answer(await invoke(bot, bib("list")))
+    assert "1 entr" in listing["embeds"][0]["footer"]["text"]
+    again = answer(await invoke(bot, component_payload(merge, user=BOB, permissions=MEMBER)))
+    assert "no longer there" in again["content"]
+
+
+async def test_saving_a_look_alike_from_the_card_offers_the_merge(env):
+    from bot.ui.merges import MergeButton
+
+    bot = env
+    bot.add_dynamic_items(MergeButton)
+    await upload(bot, "lab.bib", LOOKALIKE)
+    saved = answer(await invoke(bot, component_payload(f"lit:save:{SEED}")))
+    assert "It looks like `zhou2023nk` there" in saved["content"]
+    keep = saved["components"][0]["components"][1]["custom_id"]
+    kept = answer(await invoke(bot, component_payload(keep)))
+    assert "Kept apart" in kept["content"]

@@ -61,6 +61,48 @@ async def test_bulk_work_waits_for_interactive_work():
     assert order[0] == "g2/reader#3"
 
 
+async def test_bulk_work_leaves_a_slot_and_a_token_for_members():
+    """A re-check never takes an API's last slot or last token: a member's request arriving in
+    the middle of one is granted at once, not after a bulk request finishes."""
+    clock = [0.0]
+    limiter = FairLimiter(10.0, burst=10, concurrency=3, clock=lambda: clock[0])
+    granted: list[int] = []
+
+    async def bulk(i: int) -> None:
+        with acting_for("g1", "watch", priority=BULK):
+            await limiter.acquire()
+        granted.append(i)
+
+    work = [asyncio.ensure_future(bulk(i)) for i in range(5)]
+    await asyncio.sleep(0.01)
+    assert granted == [0, 1] and limiter.active == 2  # the third slot is the members'
+    with acting_for("g2", "reader"):
+        await asyncio.wait_for(limiter.acquire(), 0.05)  # at once
+    assert limiter.active == 3
+    for _ in range(3):
+        limiter.release()
+    await asyncio.sleep(0.01)
+    assert granted == [0, 1, 2, 3]  # two bulk again; tokens: 10 − 5 = 5
+    # tokens: bulk stops with one left; a member takes it
+    tight = FairLimiter(1.0, burst=2, concurrency=10, clock=lambda: clock[0])
+    with acting_for("g1", "watch", priority=BULK):
+        await tight.acquire()
+        late = asyncio.ensure_future(tight.acquire())
+        await asyncio.sleep(0.01)
+        assert not late.done()  # one token left: not for bulk
+    with acting_for("g2", "reader"):
+        await asyncio.wait_for(tight.acquire(), 0.05)
+    late.cancel()
+    for task in work:
+        task.cancel()
+
+
+async def test_a_single_slot_api_still_serves_bulk():
+    limiter = FairLimiter(1e6, burst=1, concurrency=1)
+    with acting_for("g1", "watch", priority=BULK):
+        await asyncio.wait_for(limiter.acquire(), 0.05)  # no reserve to keep: bulk may go
+
+
 async def test_bulk_work_marks_the_current_requester():
     with acting_for("g9", "u9"):
         with bulk_work() as requester:

@@ -267,3 +267,23 @@ async def test_search_finds_words_in_title_authors_venue_notes_and_tags_best_fir
     assert (await search(me, "musculoskeletal"))[1] == []
     choices = await bot.bibs.entry_choices(me, "hypoco")
     assert choices and choices[0][1] == "10.7554/elife.01567" and len(choices[0][0]) <= 100
+
+
+async def test_an_import_is_re_checked_at_once_and_its_retraction_alerted(world, fixtures_dir):
+    """``/bib import`` dispatches ``litbot_import``; the alerts cog re-checks the new entries
+    then (not at its next tick) and delivers: an imported retracted paper is flagged in the
+    channel it was imported in and to the member who imported it."""
+    from cogs.alerts import AlertsCog
+
+    bot, mock = world
+    mock.add("crossref", PLOS, retracted_body(fixtures_dir))
+    bib = f"@article{{tpi,\n  title = {{TPI deficiency}},\n  doi = {{{PLOS}}},\n}}\n"
+    report = await bot.bibs.import_file(alice(), "lab.bib", bib.encode())
+    assert len(report.added) == 1
+    cog = AlertsCog(bot)
+    cog.sender = Recorder()  # type: ignore[assignment]
+    await cog.on_litbot_import(len(report.added))
+    assert sorted(t for t, _ in cog.sender.sent) == [f"channel:{CHANNEL}", f"user:{ALICE}"]
+    assert cog.sender.sent[0][1][0].event.kind == "retraction"
+    await cog.on_litbot_import(len(report.added))  # once only
+    assert len(cog.sender.sent) == 2

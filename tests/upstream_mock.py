@@ -138,6 +138,25 @@ def request_key(source: str, path: str) -> str:
     return "doi:" + path.removeprefix("/dois/").lower()
 
 
+def _copied(source: str, data: dict, base: str, n: str) -> dict:
+    """The recorded ``data`` of ``base`` as the copy ``<base>.b<n>``: DOI and title changed,
+    everything else shared (shallow copies)."""
+    doi = f"{base}.b{n}"
+    if source == "crossref":
+        record = {**data["message"], "DOI": doi}
+        record["title"] = [f"{t} ({n})" for t in record.get("title") or []]
+        return {**data, "message": record}
+    data = {**data, "doi": f"https://doi.org/{doi}"}
+    data["ids"] = {**(data.get("ids") or {}), "doi": data["doi"]}
+    for name in ("title", "display_name"):
+        if data.get(name):
+            data[name] = f"{data[name]} ({n})"
+    return data
+
+
+_COPY = re.compile(r"^doi:(?P<base>10\..+)\.b(?P<n>\d+)$")
+
+
 class MockUpstreams:
     """Serves recorded responses; ``fail``, ``latency`` and ``add`` shape each test's world."""
 
@@ -150,6 +169,7 @@ class MockUpstreams:
         self.ncbi = NcbiWorld(fixtures, self.files["openalex"].values())
         self._records: list[dict] | None = None
         self.extra: dict[tuple[str, str], Canned] = {}
+        self._parsed_cache: dict[tuple[str, str], dict | None] = {}
         self.failures: dict[str, list[Canned | str]] = {}
         self.latency: dict[str, float] = {}
         self.calls: Counter[str] = Counter()
@@ -186,8 +206,42 @@ class MockUpstreams:
         else:  # OpenAlex's pmid:/pmcid: lookups
             path = self.openalex_ids.get(key) if source == "openalex" else None
         if path is None:
-            return not_found(source, key, self.fixtures)
+            return self._copy(source, key) or not_found(source, key, self.fixtures)
         return Canned(200, path.read_bytes())
+
+    def _parsed(self, source: str, key: str) -> dict | None:
+        """The record a list request carries for ``key``, as ``_lookup`` answers it, parsed
+        once per recording (a list of fifty copies would otherwise parse fifty files per
+        request in this process, slowing every other request it serves)."""
+        if (source, key) in self.extra:  # set by a test, maybe changed since: never cached
+            canned = self.extra[(source, key)]
+            return json.loads(canned.body) if canned.status == 200 else None
+        m = None if key.removeprefix("doi:") in self.files[source] else _COPY.match(key)
+        base = key if m is None else f"doi:{m['base']}"
+        if (source, base) not in self._parsed_cache:
+            canned = self._lookup(source, base)
+            parsed = json.loads(canned.body) if canned.status == 200 else None
+            self._parsed_cache[(source, base)] = parsed
+        data = self._parsed_cache[(source, base)]
+        if data is None or m is None:
+            return data
+        return _copied(source, data, m["base"], m["n"])
+
+    def _copy(self, source: str, key: str) -> Canned | None:
+        """A recorded work answered for ``<its DOI>.b<n>``, the DOI and title changed as
+        ``bench/cite.py``'s ``distinct`` changes them: benchmarks need thousands of distinct
+        works (a 5,000-entry bibliography re-checked), and the recordings are a few hundred.
+        The body is the recorded one with those two values replaced, nothing else."""
+        m = _COPY.match(key)
+        if m is None or source not in ("crossref", "openalex"):
+            return None
+        path = self.files[source].get(m["base"])
+        if path is None:
+            return None
+        return Canned(
+            200,
+            json.dumps(_copied(source, json.loads(path.read_bytes()), m["base"], m["n"])).encode(),
+        )
 
     async def respond(
         self, source: str, path: str, params: Mapping[str, str] | None = None
@@ -264,9 +318,9 @@ class MockUpstreams:
             for wanted in dict.fromkeys(
                 d.lower().removeprefix("https://doi.org/") for d in value.split("|")
             ):
-                canned = self._lookup("openalex", f"doi:{wanted}")
-                if canned.status == 200:
-                    scored.append(((0.0,), json.loads(canned.body)))
+                record = self._parsed("openalex", f"doi:{wanted}")
+                if record is not None:
+                    scored.append(((0.0,), record))
         elif kind == "cites":
             target = f"https://openalex.org/{value}"
             scored = [
@@ -302,9 +356,9 @@ class MockUpstreams:
             )
         items = []
         for _, _, wanted in filters:
-            canned = self._lookup("crossref", f"doi:{wanted.lower()}")
-            if canned.status == 200:
-                items.append(json.loads(canned.body)["message"])
+            record = self._parsed("crossref", f"doi:{wanted.lower()}")
+            if record is not None:
+                items.append(record["message"])
         rows = int(params.get("rows") or 20)
         message = {
             "facets": {},

@@ -177,6 +177,130 @@ def _memoised_lookups() -> None:
     CitationItem.reference = property(reference)
 
 
+@correction("—", "a condition's tests are read from its attributes once per style element")
+def _conditions() -> None:
+    """``cs:if``/``cs:else-if`` as citeproc-py evaluates them (the same tests, in the same
+    order, with the same ``match``), without re-reading and re-splitting the attributes on
+    every entry: an APA entry evaluates about a hundred conditions."""
+
+    def tests(self: Any) -> tuple[Any, ...]:
+        spec = self.__dict__.get("_tests")
+        if spec is None:
+            attrib = self.attrib
+            types = tuple(t.lower() for t in self.get("type").split()) if "type" in attrib else None
+            variables = (
+                tuple(v.replace("-", "_") for v in self.get("variable").split())
+                if "variable" in attrib
+                else None
+            )
+            others = tuple(
+                name
+                for name in ("is-numeric", "is-uncertain-date", "locator", "position")
+                if name in attrib
+            )
+            spec = self.__dict__["_tests"] = (types, variables, others, self.get("match"))
+        return spec
+
+    def render(self: Any, item: Any, context: Any = None, delimiter: str = "", **kwargs: Any):
+        types, variables, others, match = tests(self)
+        results: list[Any] = []
+        if types is not None:
+            kind = item.reference.type
+            results += [t == kind for t in types]
+        if variables is not None:
+            reference = item.reference
+            results += [
+                ("locator" in item) if v == "locator" else (v in reference) for v in variables
+            ]
+        for name in others:
+            if name == "is-numeric":
+                results += self._is_numeric(item)
+            elif name == "is-uncertain-date":
+                results += self._is_uncertain_date(item)
+            elif name == "locator":
+                results += self._locator(item)
+            else:
+                results += self._position(item, context)
+        if match == "any":
+            result = any(results)
+        elif match == "none":
+            result = not any(results)
+        else:
+            result = all(results)
+        if not result:
+            raise model.ConditionFailed
+        return self.render_children(item, context=context, delimiter=delimiter, **kwargs)
+
+    model.If.render = render
+
+
+class RegisteredKeys(list):
+    """citeproc-py's list of a bibliography's keys (``CitationStylesBibliography.keys``) with
+    ``in`` and ``index`` by a dict: ``register`` tests every key with ``in``, and every
+    citation number (``CitationItem.number``) and every citation's order is ``index``, so a
+    whole-list numbered bibliography of n entries cost n² comparisons."""
+
+    def __init__(self, keys: Any = ()) -> None:
+        super().__init__(keys)
+        self._reindex()
+
+    def _reindex(self) -> None:
+        self._at: dict[Any, int] = {}
+        for i, key in enumerate(self):
+            self._at.setdefault(key, i)
+
+    def append(self, key: Any) -> None:
+        self._at.setdefault(key, len(self))
+        super().append(key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._at
+
+    def index(self, key: Any, *bounds: Any) -> int:
+        if bounds or key not in self._at:
+            return super().index(key, *bounds)  # (ValueError as a list raises it)
+        return self._at[key]
+
+    def _changed(method: Any) -> Any:  # type: ignore[misc]
+        def changed(self: Any, *args: Any, **kwargs: Any) -> Any:
+            out = method(self, *args, **kwargs)
+            self._reindex()
+            return out
+
+        return changed
+
+    extend = _changed(list.extend)
+    insert = _changed(list.insert)
+    remove = _changed(list.remove)
+    pop = _changed(list.pop)
+    clear = _changed(list.clear)
+    sort = _changed(list.sort)
+    reverse = _changed(list.reverse)
+    __setitem__ = _changed(list.__setitem__)
+    __delitem__ = _changed(list.__delitem__)
+    __iadd__ = _changed(list.__iadd__)
+    del _changed
+
+
+@correction("—", "a bibliography's registered keys are looked up by a dict, not a list scan")
+def _registered_keys() -> None:
+    from citeproc import frontend
+
+    bibliography = frontend.CitationStylesBibliography
+    original_init, original_sort = bibliography.__init__, bibliography.sort
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        self.keys = RegisteredKeys(self.keys)
+
+    def sort(self: Any) -> None:
+        original_sort(self)
+        self.keys = RegisteredKeys(self.keys)
+
+    bibliography.__init__ = init
+    bibliography.sort = sort
+
+
 # ---------------------------------------------------------------------------------------------
 # Rendering elements
 

@@ -32,7 +32,7 @@ from citeproc import (
     CitationStylesBibliography,
     CitationStylesStyle,
 )
-from citeproc.source import BibliographySource, Reference
+from citeproc.source import BibliographySource, Reference, VariableError
 from citeproc.source.json import CiteProcJSON
 
 from bot import richtext
@@ -169,14 +169,25 @@ class _Reference(Reference):
     def _key(self, key: Any) -> Any:
         return key.replace("-", "_") if isinstance(key, str) else key
 
+    # Straight to the dict (a reference is read a few hundred times per entry): what
+    # citeproc-py's CustomDict does through three calls, a missing key a VariableError.
     def __contains__(self, key: object) -> bool:
-        return super().__contains__(self._key(key))
+        return dict.__contains__(self, self._key(key))
 
     def __getitem__(self, key: Any) -> Any:
-        return super().__getitem__(self._key(key))
+        try:
+            return dict.__getitem__(self, self._key(key))
+        except KeyError:
+            raise VariableError from None
+
+    def __getattr__(self, name: str) -> Any:  # (attribute names have no "-")
+        try:
+            return dict.__getitem__(self, name)
+        except KeyError:
+            raise VariableError from None
 
     def get(self, key: Any, default: Any = None) -> Any:
-        return super().get(self._key(key), default)
+        return dict.get(self, self._key(key), default)
 
 
 _DATE_PARSER = CiteProcJSON.__new__(CiteProcJSON)

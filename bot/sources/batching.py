@@ -7,7 +7,8 @@ one list request. A ``Batcher`` turns that into free throughput without adding l
   fairness between servers and users is unchanged;
 * when the turn comes, the request carries its own key and every other key still waiting
   (up to ``max_size``, oldest first): alone when the upstream is idle (the single-record route,
-  as before), fifty at a time in a burst;
+  as before), fifty at a time in a burst. A member's turn carries only members' keys (never a
+  re-check's or an import's); a bulk turn carries members' keys first;
 * a lookup whose key another request carried gives its turn back unused (and its token, see
   ``FairLimiter.release(refund=True)``), so the rate budget counts requests, not keys.
 
@@ -25,7 +26,8 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
-from bot.sources._http import Upstream
+from bot.sources._http import SourceError, Upstream
+from bot.sources.fairness import BULK, INTERACTIVE, current_requester
 
 log = logging.getLogger(__name__)
 V = TypeVar("V")
@@ -35,11 +37,12 @@ FetchMany = Callable[[Sequence[str]], Awaitable[dict[str, Any]]]
 
 
 class _Entry:
-    __slots__ = ("future", "key")
+    __slots__ = ("future", "key", "priority")
 
-    def __init__(self, key: str, future: asyncio.Future[Any]) -> None:
+    def __init__(self, key: str, future: asyncio.Future[Any], priority: int) -> None:
         self.key = key
         self.future = future
+        self.priority = priority
 
 
 def _consume(future: asyncio.Future[Any]) -> None:
@@ -79,7 +82,7 @@ class Batcher(Generic[V]):
 
     async def get(self, key: str) -> V | None:
         loop = asyncio.get_running_loop()
-        entry = _Entry(key, loop.create_future())
+        entry = _Entry(key, loop.create_future(), current_requester().priority)
         entry.future.add_done_callback(_consume)
         limiter = self.up.limiter
         turn = asyncio.ensure_future(limiter.acquire())
@@ -108,16 +111,20 @@ class Batcher(Generic[V]):
             self.up.limiter.release(refund=True)
 
     def _take(self, first: _Entry) -> list[_Entry]:
-        """``first`` and the oldest waiting keys that can share its request."""
+        """``first`` and the oldest waiting keys that can share its request: a member's turn
+        carries only other members' keys (a bulk key would make their answer a bigger body,
+        slower to send and to read), a bulk turn carries members' keys first, then bulk."""
         batch = [first]
         if not self.batchable(first.key):
             return batch
-        for ident, entry in list(self._waiting.items()):
-            if len(batch) >= self.max_size:
-                break
-            if self.batchable(entry.key):
-                del self._waiting[ident]
-                batch.append(entry)
+        levels = (INTERACTIVE,) if first.priority == INTERACTIVE else (INTERACTIVE, BULK)
+        for level in levels:
+            for ident, entry in list(self._waiting.items()):
+                if len(batch) >= self.max_size:
+                    return batch
+                if min(entry.priority, BULK) == level and self.batchable(entry.key):
+                    del self._waiting[ident]
+                    batch.append(entry)
         return batch
 
     def _send(self, batch: list[_Entry]) -> None:
@@ -150,6 +157,44 @@ class Batcher(Generic[V]):
                 entry.future.set_exception(answer)
             else:
                 entry.future.set_result(answer)
+
+
+# A bulk list answer of at least this many records is parsed in a worker process.
+WORKER_RECORDS = 5
+# A record that broke its parser, as a worker reports it (the caller makes it that source's
+# failure for that key: ``Upstream.unexpected``).
+UNEXPECTED = "unexpected"
+
+
+def in_worker(up: Upstream, keys: Sequence[str]) -> bool:
+    """Whether a list request for ``keys`` is parsed in a bulk worker process: a bulk turn's
+    (a re-check, an import) with a few records or more, when the upstream has one. The event
+    loop then only moves bytes, and the parsing runs at the bulk workers' lower CPU priority,
+    so a member's card is not queued behind a re-check's parsing (``bench/watch.py``)."""
+    return (
+        up.cpu is not None
+        and len(keys) >= WORKER_RECORDS
+        and current_requester().priority != INTERACTIVE
+    )
+
+
+async def parsed_in_worker(
+    up: Upstream, path: str, params: dict[str, str], parse: Callable[..., Any], *args: Any
+) -> Any:
+    """GET ``path`` and ``parse(body, *args, max_depth)`` in a worker. A body the worker
+    cannot read is this source's failure, as on the loop."""
+    assert up.cpu is not None
+    body = await up.get_bytes(path, params, acquired=True)
+    if body is None:  # a list answers 200 even when empty: 404 is a failure
+        raise up.unexpected(path)
+    try:
+        return await up.cpu(parse, body, *args, up.max_depth)
+    except ValueError as exc:
+        log.warning("%s: unusable list body for %s: %s", up.name, path, str(exc)[:200])
+        raise up.unexpected(path) from exc
+    except Exception as exc:  # the worker itself failed (a crash): this request failed
+        log.warning("%s: could not parse the list body of %s: %r", up.name, path, exc)
+        raise SourceError(up.name, "unusable response") from exc
 
 
 # DOIs whose characters no list filter syntax reads (OpenAlex splits on ``|`` and ``,``,

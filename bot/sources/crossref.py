@@ -14,8 +14,15 @@ from bot.licences import normalise_licence
 from bot.models import UPDATE_KINDS, LicenceStatement, SourceRecord, Update
 from bot.richtext import RichText
 from bot.sources import _common as c
-from bot.sources._http import SourceError, Upstream
-from bot.sources.batching import Batcher, batchable_doi, batcher
+from bot.sources._http import SourceError, Upstream, parse_json
+from bot.sources.batching import (
+    UNEXPECTED,
+    Batcher,
+    batchable_doi,
+    batcher,
+    in_worker,
+    parsed_in_worker,
+)
 from bot.text import rich_abstract, rich_title
 
 NAME = "crossref"
@@ -265,22 +272,48 @@ async def _fetch_dois(
     up: Upstream, dois: Sequence[str]
 ) -> dict[str, SourceRecord | SourceError | None]:
     """Many DOIs in one list request (the ``doi`` filter repeated is an OR); a DOI missing from
-    the answer is unknown to Crossref."""
+    the answer is unknown to Crossref. A bulk answer is parsed in a worker process."""
     params = {"filter": ",".join(f"doi:{d}" for d in dois), "rows": str(len(dois))}
+    if in_worker(up, dois):
+        parsed = await parsed_in_worker(up, "/works", params, parse_list_body, list(dois))
+        return {d: up.unexpected("/works") if r == UNEXPECTED else r for d, r in parsed.items()}
     data = await up.get_json("/works", params, acquired=True)
-    message = data.get("message") if isinstance(data, dict) else None
-    if not isinstance(message, dict) or not isinstance(message.get("items"), list):
-        raise up.unexpected("/works")
-    wanted = set(dois)
     found: dict[str, SourceRecord | SourceError | None] = {}
-    for item in message["items"]:
-        doi = (c.bare_doi(item.get("DOI")) or "").lower() if isinstance(item, dict) else ""
-        if doi not in wanted or doi in found:
-            continue
-        if len(found) % 5 == 4:
+    for n, (doi, item) in enumerate(_list_items(data, dois, up)):
+        if n % 5 == 4:
             await asyncio.sleep(0)  # let others run between records
         try:
             found[doi] = parse_work({"message": item})
         except Exception:  # one hostile record is Crossref's failure for that DOI only
             found[doi] = up.unexpected("/works")
+    return found
+
+
+def _list_items(data: Any, dois: Sequence[str], up: Upstream | None = None) -> list[tuple]:
+    """(DOI, record) for each wanted DOI of a list answer, first occurrence only; a body not
+    of the documented shape raises (``SourceError`` with ``up``, else ``ValueError``)."""
+    message = data.get("message") if isinstance(data, dict) else None
+    if not isinstance(message, dict) or not isinstance(message.get("items"), list):
+        if up is not None:
+            raise up.unexpected("/works")
+        raise ValueError("not a Crossref work list")
+    wanted = set(dois)
+    out: dict[str, dict] = {}
+    for item in message["items"]:
+        doi = (c.bare_doi(item.get("DOI")) or "").lower() if isinstance(item, dict) else ""
+        if doi in wanted and doi not in out:
+            out[doi] = item
+    return list(out.items())
+
+
+def parse_list_body(body: bytes, dois: list[str], max_depth: int) -> dict[str, SourceRecord | str]:
+    """A list body read whole (in a worker process): each wanted DOI's record, or
+    ``UNEXPECTED`` for a record its parser refused. ``ValueError`` for a body that is not a
+    Crossref work list."""
+    found: dict[str, SourceRecord | str] = {}
+    for doi, item in _list_items(parse_json(body, max_depth=max_depth), dois):
+        try:
+            found[doi] = parse_work({"message": item})
+        except Exception:
+            found[doi] = UNEXPECTED
     return found

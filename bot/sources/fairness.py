@@ -7,8 +7,11 @@ tasks it starts, so single-flight lookups and late sources count for whoever sta
 
 * waiting requests are served **round-robin by server, then by user within a server**, so one
   member's burst of 500 lookups costs another server's lookup at most one turn per server;
-* **bulk work** (imports, neighbourhood fills, background refreshes) waits until no
-  interactive request is waiting.
+* **bulk work** (imports, neighbourhood fills, background refreshes, the watch's re-checks)
+  waits until no interactive request is waiting, and leaves a **reserve** untouched: one
+  request slot (of two or more) and one token (of a burst of two or more). A member's lookup
+  arriving in the middle of a 5,000-work re-check therefore finds a slot and a token at once,
+  instead of waiting a round trip for a bulk request to finish (``bench/watch.py``).
 
 The limiter does no I/O and knows nothing of Discord; it is tested with a fake clock.
 """
@@ -107,6 +110,22 @@ class FairLimiter:
             if not future.done()
         )
 
+    def _limits(self, priority: int) -> tuple[int, float]:
+        """(slots, tokens needed) for a request of ``priority``: bulk leaves the reserve."""
+        if priority == INTERACTIVE:
+            return self.concurrency, 1.0
+        slots = self.concurrency - 1 if self.concurrency >= 2 else self.concurrency
+        return slots, 2.0 if self.capacity >= 2 else 1.0
+
+    def _first_priority(self) -> int | None:
+        """The highest priority with a request waiting (None: nobody waits)."""
+        for priority, servers in enumerate(self._queues):
+            for users in servers.values():
+                for queue in users.values():
+                    if any(not future.done() for future in queue):
+                        return priority
+        return None
+
     def _grant(self, requester: Requester) -> None:
         self.tokens -= 1
         self.active += 1
@@ -140,12 +159,24 @@ class FairLimiter:
         return None
 
     def _pump(self) -> None:
-        while self.active < self.concurrency:
+        while True:
+            priority = self._first_priority()
+            if priority is None:
+                return
+            slots, needed = self._limits(priority)
+            if self.active >= slots:
+                return  # a release pumps again
             self._refill()
-            if self.tokens < 1:
-                if self._timer is None and self.waiting():
-                    delay = (1 - self.tokens) / self.rate
-                    self._timer = asyncio.get_running_loop().call_later(delay, self._on_timer)
+            if self.tokens < needed:
+                # wake when the first in line can go (sooner than a bulk wake-up when a
+                # member's request arrived since)
+                loop = asyncio.get_running_loop()
+                due = loop.time() + (needed - self.tokens) / self.rate
+                if self._timer is not None and self._timer.when() > due + 1e-6:
+                    self._timer.cancel()
+                    self._timer = None
+                if self._timer is None:
+                    self._timer = loop.call_at(due, self._on_timer)
                 return
             chosen = self._next()
             if chosen is None:
@@ -163,9 +194,10 @@ class FairLimiter:
     async def acquire(self) -> None:
         """Wait for a token and a slot, in fair order; ``release()`` afterwards."""
         requester = REQUESTER.get()
-        if not self.waiting() and self.active < self.concurrency:
+        slots, needed = self._limits(min(requester.priority, BULK))
+        if self.active < slots and not self.waiting():
             self._refill()
-            if self.tokens >= 1:
+            if self.tokens >= needed:
                 self._grant(requester)
                 return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()

@@ -13,8 +13,15 @@ from typing import Any
 
 from bot.models import Location, SourceRecord, Update
 from bot.sources import _common as c
-from bot.sources._http import SourceError, Upstream
-from bot.sources.batching import Batcher, batchable_doi, batcher
+from bot.sources._http import SourceError, Upstream, parse_json
+from bot.sources.batching import (
+    UNEXPECTED,
+    Batcher,
+    batchable_doi,
+    batcher,
+    in_worker,
+    parsed_in_worker,
+)
 from bot.text import clean_abstract, rebuild_inverted_index, rich_title
 
 NAME = "openalex"
@@ -56,6 +63,7 @@ WORK_FIELDS = (
     "referenced_works_count,related_works"
 )
 LIST_AUTHORS = 100
+TRUNCATED = "truncated"  # a list record whose authors were cut: asked alone
 # The root fields a list entry needs (``select`` keeps batches small; root fields only).
 ENTRY_FIELDS = (
     "id,doi,ids,title,display_name,publication_year,type,authorships,primary_location,"
@@ -213,38 +221,74 @@ async def fetch_doi(up: Upstream, doi: str) -> SourceRecord | None:
 async def _fetch_dois(
     up: Upstream, dois: Sequence[str]
 ) -> dict[str, SourceRecord | SourceError | None]:
-    """Many DOIs in one list request; a DOI missing from the answer is unknown to OpenAlex."""
+    """Many DOIs in one list request; a DOI missing from the answer is unknown to OpenAlex. A
+    bulk answer is parsed in a worker process."""
     params = {
         "filter": "doi:" + "|".join(dois),
         "per-page": str(len(dois)),
         "select": WORK_FIELDS,  # fifty whole records are ~5 MB; the fields read are a third
     }
-    data = await up.get_json("/works", params, acquired=True)
-    if not isinstance(data, dict) or not isinstance(data.get("results"), list):
-        raise up.unexpected("/works")
-    wanted = set(dois)
     found: dict[str, SourceRecord | SourceError | None] = {}
-    truncated: list[str] = []
+    if in_worker(up, dois):
+        parsed = await parsed_in_worker(up, "/works", params, parse_list_body, list(dois))
+        for doi, record in parsed.items():
+            found[doi] = up.unexpected("/works") if record == UNEXPECTED else record
+    else:
+        data = await up.get_json("/works", params, acquired=True)
+        for n, (doi, item) in enumerate(_list_items(data, dois, up)):
+            if item is None:
+                found[doi] = TRUNCATED  # type: ignore[assignment]
+                continue
+            if n % 10 == 9:
+                await asyncio.sleep(0)  # fifty records parse in tens of ms: let others run
+            try:
+                found[doi] = parse_work(item)
+            except Exception:  # one hostile record is OpenAlex's failure for that DOI only
+                found[doi] = up.unexpected("/works")
+    for doi in [d for d, r in found.items() if isinstance(r, str)]:  # TRUNCATED
+        found[doi] = await fetch_work(up, f"doi:{doi}")
+    return found
+
+
+def _list_items(
+    data: Any, dois: Sequence[str], up: Upstream | None = None
+) -> list[tuple[str, dict | None]]:
+    """(DOI, record) for each wanted DOI of a list answer, first occurrence only; the record
+    None where the list cut its authors (``TRUNCATED``: the single record has them all). A
+    body not of the documented shape raises (``SourceError`` with ``up``, else ``ValueError``)."""
+    if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+        if up is not None:
+            raise up.unexpected("/works")
+        raise ValueError("not an OpenAlex work list")
+    wanted = set(dois)
+    out: dict[str, dict | None] = {}
     for item in data["results"]:
         if not isinstance(item, dict) or not isinstance(item.get("id"), str):
             continue
         doi = (c.bare_doi(item.get("doi")) or "").lower()
-        if doi not in wanted or doi in found:
+        if doi not in wanted or doi in out:
             continue
         authors = item.get("authorships")
-        if item.get("is_authors_truncated") is True or (
+        truncated = item.get("is_authors_truncated") is True or (
             isinstance(authors, list) and len(authors) >= LIST_AUTHORS
-        ):
-            truncated.append(doi)  # lists cut authorships at 100; the single record has all
+        )
+        out[doi] = None if truncated else item
+    return list(out.items())
+
+
+def parse_list_body(body: bytes, dois: list[str], max_depth: int) -> dict[str, SourceRecord | str]:
+    """A list body read whole (in a worker process): each wanted DOI's record, ``TRUNCATED``
+    where the list cut its authors, ``UNEXPECTED`` where its parser refused the record.
+    ``ValueError`` for a body that is not an OpenAlex work list."""
+    found: dict[str, SourceRecord | str] = {}
+    for doi, item in _list_items(parse_json(body, max_depth=max_depth), dois):
+        if item is None:
+            found[doi] = TRUNCATED
             continue
-        if len(found) % 10 == 9:
-            await asyncio.sleep(0)  # fifty records parse in tens of ms: let others run
         try:
             found[doi] = parse_work(item)
-        except Exception:  # one hostile record is OpenAlex's failure for that DOI only
-            found[doi] = up.unexpected("/works")
-    for doi in truncated:
-        found[doi] = await fetch_work(up, f"doi:{doi}")
+        except Exception:
+            found[doi] = UNEXPECTED
     return found
 
 

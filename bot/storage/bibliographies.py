@@ -10,8 +10,13 @@ bibliography and never changed afterwards, so a manuscript that cites it keeps w
 
 At size (50,000 entries): each bibliography keeps its entry count (``entry_count``, kept by
 triggers in the same transaction as every insert and delete); pages seek on the sort index
-from the entry before or after them (keyset, ``page(after=…)``), and fall back to an offset on
-the same index when that entry is gone; ``add_many`` writes with ``executemany`` after one
+from the entry before or after them (keyset, ``page(after=…)``), and fall back to their number
+when that entry is gone: an offset on the same index, counted from the nearest of the positions
+remembered every ``MARK_EVERY`` entries of that list order (``_marks``: one query builds them,
+and they hold while the bibliography's ``list_version`` is unchanged), so a page deep in the list
+costs what one near its start does. A page reads only what a list line shows of each work
+(``ListLine``, extracted by SQLite from the stored JSON); an entry's whole work is decoded when
+first asked for (``Entry.work``). ``add_many`` writes with ``executemany`` after one
 query for the entries already there; exports read ``rows`` in batches by keyset, so memory
 stays bounded. Serialising many works and decoding many entries runs in ``Workers``.
 """
@@ -21,7 +26,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal, NamedTuple
 
@@ -30,7 +35,9 @@ import aiosqlite
 from bot.exports import key_base, unique_key, user_key
 from bot.models import Work
 from bot.names import fold
+from bot.storage import duplicates
 from bot.storage.database import Database
+from bot.storage.lru import LRU
 from bot.storage.works import work_key
 from bot.workers import Workers
 
@@ -39,6 +46,9 @@ DECODE_INLINE = 50  # entries decoded on the event loop; more go to a worker
 PREPARE_INLINE = 20  # works serialised on the event loop when added; more go to a worker
 ALL_KEYS_FROM = 50  # a batch with more key stems than this reads every key of the bibliography
 EXPORT_BATCH = 500  # entries read per query when exporting
+MARK_EVERY = 100  # a list order's positions remembered for pages by number: every 100th entry
+MARKS_FROM = 1000  # a page by number this many entries in counts from a remembered position
+MARKS_KEPT = 32  # list orders (bibliography, sort, tag) whose positions are remembered
 Sort = Literal["added", "author", "year", "title"]
 # NULL years as the smallest number: where SQLite sorts NULL, so orders stay those of before.
 _YEAR = "ifnull(e.year, -2147483648)"
@@ -58,16 +68,51 @@ class _Order:
         first = " COLLATE NOCASE" if self.nocase else ""
         return ", ".join(k + (first if i == 0 else "") + way for i, k in enumerate(self.keys))
 
-    def seek(self, *, reverse: bool = False) -> str:
-        """Rows after the anchor's key values (before them with ``reverse``): the leading key
-        as a range the index seeks to, the row value for the rest."""
-        op = "<" if self.desc != reverse else ">"
-        first = " COLLATE NOCASE" if self.nocase else ""
-        marks = ", ".join("?" + (first if i == 0 else "") for i in range(len(self.keys)))
-        return f" AND {self.keys[0]} {op}= ?{first} AND ({', '.join(self.keys)}) {op} ({marks})"
+    def following(
+        self,
+        filters: Sequence[object],
+        anchor: Sequence[object],
+        take: int,
+        *,
+        reverse: bool = False,
+        inclusive: bool = False,
+        where: str = "",
+        sql: bool = False,
+    ) -> tuple[str, list[object]]:
+        """A SELECT of ``id`` and the keys (``k0``, ``k1``…) of the first ``take`` entries of a
+        bibliography after ``anchor``'s key values (before them with ``reverse``; from them on
+        with ``inclusive``), in order, ready for ``LIMIT``/``OFFSET`` up to ``take``; and its
+        parameters. ``filters``: the bibliography id, then those of ``where``. ``sql``: the
+        anchor values are SQL, not parameters.
 
-    def args(self, values: Sequence[object]) -> list[object]:
-        return [values[0], *values]
+        One index range per key, each read in index order up to ``take`` entries, merged: the
+        entries sharing the anchor's first ``i`` keys and past it on the next. (A row-value
+        comparison seeks on the first key only and then walks every entry sharing it, and a
+        bulk import's entries all share their ``added_at``. Each range is ordered by the keys
+        it does not fix: SQLite sorts one ordered by a key it fixes by an expression's index in
+        a temporary tree.)"""
+        op = "<" if self.desc != reverse else ">"
+        nocase = " COLLATE NOCASE" if self.nocase else ""
+        columns = ", ".join(f"{key} AS k{i}" for i, key in enumerate(self.keys))
+        branches: list[str] = []
+        args: list[object] = []
+        last = len(self.keys) - 1
+        for i in range(last, -1, -1):
+            terms = []
+            for j in range(i + 1):
+                value = str(anchor[j]) if sql else "?"
+                test = "=" if j < i else op + ("=" if inclusive and i == last else "")
+                terms.append(f"{self.keys[j]} {test} {value}{nocase if j == 0 else ''}")
+            rest = _Order(self.keys[i:], self.desc, self.nocase and i == 0)
+            branches.append(
+                f"SELECT * FROM (SELECT e.id AS id, {columns} FROM entries e "
+                f"WHERE e.bibliography_id = ?{where} AND {' AND '.join(terms)} "
+                f"ORDER BY {rest.by(reverse=reverse)} LIMIT ?)"
+            )
+            args += [*filters, *(() if sql else anchor[: i + 1]), take]
+        way = " DESC" if self.desc != reverse else ""
+        by = ", ".join(f"k{i}{nocase if i == 0 else ''}{way}" for i in range(len(self.keys)))
+        return " UNION ALL ".join(branches) + f" ORDER BY {by}", args
 
 
 ORDERS: dict[str, _Order] = {
@@ -103,17 +148,83 @@ class Bibliography:
     size: int = 0
 
 
+class ListLine(NamedTuple):
+    """What a list line shows of a work (``bot.ui.cards.list_line``): read by SQLite from the
+    stored JSON (``_LINE``), so a page decodes no work."""
+
+    doi: str | None
+    title: str
+    names: tuple[str, ...]  # the first two authors' family names (or whole names)
+    authors: int  # how many authors
+    year: int | None
+    retracted: bool
+    updates: tuple[str, ...]  # the kinds of its notices, oldest first
+    published_doi: str | None
+    type: str | None
+
+    @classmethod
+    def of(cls, work: Work) -> ListLine:
+        return cls(
+            work.doi,
+            work.title,
+            tuple(a.family or a.name for a in work.authors[:2]),
+            len(work.authors),
+            work.year,
+            work.retracted,
+            tuple(u.kind for u in work.updates),
+            work.published_doi,
+            work.type,
+        )
+
+    @classmethod
+    def read(cls, extracted: str, authors: int | None) -> ListLine:
+        """From ``_LINE``'s two columns: the JSON array of values, the number of authors."""
+        doi, title, year, retracted, published, kind, *names, updates = json.loads(extracted)
+        return cls(
+            doi,
+            title,
+            tuple(family or name for family, name in zip(names[::2], names[1::2], strict=True))[
+                : min(2, authors or 0)
+            ],
+            authors or 0,
+            year,
+            bool(retracted),
+            tuple(u.get("kind") for u in updates or ()),
+            published,
+            kind,
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
+    """An entry of a bibliography. Its work is decoded from the stored JSON when first asked
+    for (``work``); a list shows ``line`` only."""
+
     id: int
     bibliography_id: int
     work_key: str
-    work: Work
+    stored: Work | str = field(repr=False, compare=False)  # the work, or its JSON until read
     note: str | None
     tags: tuple[str, ...]
     added_by: int
     added_at: str
     cite_key: str | None = None  # None: added before keys were stored, and never exported
+    listed: ListLine | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def work(self) -> Work:
+        stored = self.stored
+        if isinstance(stored, str):
+            stored = Work.from_dict(json.loads(stored))
+            object.__setattr__(self, "stored", stored)
+        return stored
+
+    @property
+    def line(self) -> ListLine:
+        """What a list line shows of the work."""
+        if self.listed is None:
+            object.__setattr__(self, "listed", ListLine.of(self.work))
+        return self.listed  # type: ignore[return-value]
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +249,15 @@ def first_author_key(work: Work) -> str:
 
 
 _first_author = first_author_key  # the name of before
+
+
+@dataclass(slots=True)
+class AddDetails:
+    """What ``add_many`` found beyond exact duplicates, by the new work's key."""
+
+    joined: dict[str, duplicates.Match] = field(default_factory=dict)  # went into that entry
+    possible: dict[str, duplicates.Match] = field(default_factory=dict)  # added; looks like it
+    offered: int | None = None  # the batch of merge offers made for ``possible``
 
 
 class EntryPage(NamedTuple):
@@ -182,19 +302,21 @@ def entry_rows(works: Sequence[Work]) -> list[tuple[str, str, str, str, int | No
     return [entry_row(work) for work in works]
 
 
-def decode_entries(rows: Sequence[Sequence[object]]) -> list[Entry]:
-    """Entries from rows of ``_ENTRY`` as tuples (a worker job for many)."""
+def decode_entries(rows: Sequence[Sequence[object]], *, lazily: bool = False) -> list[Entry]:
+    """Entries from rows of ``_ENTRY`` as tuples (a worker job for many). ``lazily``: each
+    work stays JSON until it is asked for, and the list line is the one SQLite extracted."""
     return [
         Entry(
             row[0],  # type: ignore[arg-type]
             row[1],  # type: ignore[arg-type]
             row[2],  # type: ignore[arg-type]
-            Work.from_dict(json.loads(row[3])),  # type: ignore[arg-type]
+            row[3] if lazily else Work.from_dict(json.loads(row[3])),  # type: ignore[arg-type]
             row[4],  # type: ignore[arg-type]
             tuple(str(row[8] or "").split()),
             row[5],  # type: ignore[arg-type]
             row[6],  # type: ignore[arg-type]
             row[7],  # type: ignore[arg-type]
+            ListLine.read(row[9], row[10]) if lazily else None,  # type: ignore[arg-type]
         )
         for row in rows
     ]
@@ -204,6 +326,9 @@ class BibliographyStore:
     def __init__(self, db: Database, workers: Workers | None = None) -> None:
         self.db = db
         self.workers = workers or Workers.inline()
+        # (bibliography, sort, tag) → (list version, sort-key values of every MARK_EVERY-th
+        # entry of that list): where pages by number count from (``_marks``)
+        self._marked: LRU[tuple[int, str, str | None], tuple[int, list[tuple]]] = LRU(MARKS_KEPT)
 
     # -- bibliographies ---------------------------------------------------------------------
 
@@ -341,11 +466,18 @@ class BibliographyStore:
 
     # -- entries ---------------------------------------------------------------------------
 
+    # What a list line shows (``ListLine.read``): one parse of the JSON for the values, one for
+    # the number of authors (the array itself may be long).
+    _LINE = (
+        "json_extract(e.work, '$.doi', '$.title', '$.year', '$.retracted', '$.published_doi', "
+        "'$.type', '$.authors[0].family', '$.authors[0].name', '$.authors[1].family', "
+        "'$.authors[1].name', '$.updates'), json_array_length(e.work, '$.authors') "
+    )
     _COLUMNS = (
         "SELECT e.id, e.bibliography_id, e.work_key, e.work, e.note, e.added_by, e.added_at, "
         "e.cite_key, "
         "(SELECT group_concat(tag, ' ') FROM (SELECT tag FROM entry_tags t "
-        "WHERE t.entry_id = e.id ORDER BY tag)) AS tags "
+        "WHERE t.entry_id = e.id ORDER BY tag)) AS tags, " + _LINE
     )
     _ENTRY = (
         _COLUMNS + "FROM entries e JOIN bibliographies b ON b.id = e.bibliography_id "
@@ -366,10 +498,11 @@ class BibliographyStore:
         return decode_entries([tuple(row)])[0]
 
     async def _decode(self, rows: list[aiosqlite.Row]) -> list[Entry]:
-        """Rows of ``_ENTRY`` as entries: a page's on the event loop, more in a worker."""
+        """Rows of ``_ENTRY`` as entries: a page's on the event loop, each work decoded when
+        first asked for; more decoded whole in a worker."""
         plain = [tuple(row) for row in rows]
         if len(plain) <= DECODE_INLINE:
-            return decode_entries(plain)
+            return decode_entries(plain, lazily=True)
         return await self.workers.run(decode_entries, plain, heavy=True)
 
     async def _prepare(self, works: list[Work]) -> list[tuple]:
@@ -410,9 +543,19 @@ class BibliographyStore:
         *,
         by: int,
         channel: int | None = None,
+        details: AddDetails | None = None,
+        also_offer: Sequence[tuple[str, str]] = (),
     ) -> tuple[list[str], list[str]] | None:
         """Add entries in ONE transaction: all or nothing. Returns (added, updated) work keys;
         an entry already there gets the new note/tags. ``None`` if not the owner's.
+
+        "Already there" goes beyond the DOI (``bot.storage.duplicates``): an entry sharing
+        another identifier is the same work; a preprint whose version of record is there goes
+        into that entry; a version of record whose preprint is there takes that entry over
+        (note, tags and key kept). Each of these is in ``updated``, and ``details.joined``
+        says how. A new entry with the same title, first author and year as one there is
+        added, and a merge is offered (``details.offered``); so is each (kept, new) pair of
+        work keys in ``also_offer`` (look-alikes within the batch itself).
 
         A new entry gets its BibTeX key here: the one the user chose (``NewEntry.cite_key``),
         or ``familyYEARword``; taken by another entry, it gets ``a``, ``b``…. An entry already
@@ -440,6 +583,9 @@ class BibliographyStore:
             there: dict[str, tuple[int, str | None]] = {
                 row[1]: (row[0], row[2]) for row in await cur.fetchall()
             }
+            titled = await self._join_versions(
+                conn, bibliography_id, items, prepared, there, now, details
+            )
             chosen = [user_key(item.cite_key) for item in items]
             stems = {(c or row[5]).casefold() for c, row in zip(chosen, prepared, strict=True)}
             taken = await self._taken(conn, bibliography_id, stems)
@@ -511,7 +657,60 @@ class BibliographyStore:
                     "INSERT OR IGNORE INTO entry_tags(entry_id, tag) VALUES (?, ?)",
                     [(ids[key], tag) for key, values in tags.items() for tag in values],
                 )
+            fresh = {k: m for k, m in titled.items() if k in inserts}
+            if (fresh or also_offer) and details is not None:
+                named = sorted(set(fresh) | {k for pair in also_offer for k in pair})
+                cur = await conn.execute(
+                    "SELECT work_key, id FROM entries WHERE bibliography_id = ? "
+                    "AND work_key IN (SELECT value FROM json_each(?))",
+                    (bibliography_id, json.dumps(named)),
+                )
+                ids_of = {row[0]: row[1] for row in await cur.fetchall()}
+                pairs = [(m.entry_id, ids_of[k]) for k, m in fresh.items() if k in ids_of]
+                pairs += [
+                    (ids_of[a], ids_of[b]) for a, b in also_offer if a in ids_of and b in ids_of
+                ]
+                details.offered = await duplicates.offer(conn, pairs, by=by, now=now)
+                details.possible = {k: m for k, m in fresh.items() if k in ids_of}
         return added, updated
+
+    @staticmethod
+    async def _join_versions(
+        conn: aiosqlite.Connection,
+        bibliography_id: int,
+        items: list[NewEntry],
+        prepared: list[tuple],
+        there: dict[str, tuple[int, str | None]],
+        now: str,
+        details: AddDetails | None,
+    ) -> dict[str, duplicates.Match]:
+        """Point ``there`` at the entry each new work is (or is a version of), switching a
+        saved preprint to a new version of record; returns the works that only look like an
+        entry (same title, first author and year), by work key."""
+        pending = {row[0]: (item.work, row) for item, row in zip(items, prepared, strict=True)}
+        pending = {k: w for k, w in pending.items() if k not in there}
+        if not pending:
+            return {}
+        titled: dict[str, duplicates.Match] = {}
+        found = await duplicates.find(conn, bibliography_id, [w for w, _ in pending.values()])
+        upgraded: set[int] = set()
+        for (key, (_, row)), match in zip(pending.items(), found, strict=True):
+            if match is None:
+                continue
+            if match.how == duplicates.TITLE:
+                titled[key] = match
+                continue
+            if match.how == duplicates.PREPRINT and match.entry_id not in upgraded:
+                await conn.execute(
+                    "UPDATE entries SET work_key = ?, work = ?, title = ?, first_author = ?, "
+                    "year = ?, updated_at = ? WHERE id = ?",
+                    (row[0], row[1], row[2], row[3], row[4], now, match.entry_id),
+                )
+                upgraded.add(match.entry_id)
+            there[key] = (match.entry_id, match.cite_key)
+            if details is not None:
+                details.joined[key] = match
+        return titled
 
     async def cite_keys(self, owner: Owner, bibliography_id: int) -> dict[str, str | None]:
         """Each entry's BibTeX key by work key (``None``: not given one yet)."""
@@ -586,6 +785,55 @@ class BibliographyStore:
             )
             return cur.rowcount > 0
 
+    async def merge_offers(
+        self, owner: Owner, batch: int
+    ) -> tuple[Bibliography | None, list[duplicates.Offer], int | None]:
+        """The merges offered by one add or import, if they are in the owner's bibliography:
+        (the bibliography, its offers, who was offered them); (None, [], None) otherwise."""
+        async with self.db.transaction() as conn:
+            found = await self._offer_owner(conn, owner, batch)
+            if found is None:
+                return None, [], None
+            bib_row, by = found
+            return self._bib(owner, bib_row), await duplicates.offers(conn, batch), by
+
+    async def settle_offers(
+        self, owner: Owner, batch: int, *, merge: bool
+    ) -> list[duplicates.MergeOutcome] | None:
+        """Accept (merge each pair still open) or decline (keep both: never offered again)
+        the merges of one batch, in one transaction. None if not the owner's."""
+        async with self.db.transaction() as conn:
+            if await self._offer_owner(conn, owner, batch) is None:
+                return None
+            open_ = [o for o in await duplicates.offers(conn, batch) if o.status == "open"]
+            if not merge:
+                await conn.executemany(
+                    "UPDATE merge_offers SET status = 'kept' WHERE id = ?",
+                    [(o.id,) for o in open_],
+                )
+                return []
+            merged: list[duplicates.MergeOutcome] = []
+            now = _now()
+            for o in open_:
+                outcome = await duplicates.merge_entries(conn, o.keep_id, o.drop_id, now=now)
+                if outcome is not None:
+                    merged.append(outcome)
+            return merged
+
+    @staticmethod
+    async def _offer_owner(
+        conn: aiosqlite.Connection, owner: Owner, batch: int
+    ) -> tuple[aiosqlite.Row, int] | None:
+        cur = await conn.execute(
+            "SELECT b.id, b.name, b.created_by, b.created_at, b.entry_count AS size, "
+            "o.created_by AS offered_to FROM merge_offers o JOIN entries e ON e.id = o.keep_id "
+            "JOIN bibliographies b ON b.id = e.bibliography_id WHERE o.batch = ? "
+            "AND b.scope = ? AND b.owner_id = ? LIMIT 1",
+            (batch, owner.scope, owner.id),
+        )
+        row = await cur.fetchone()
+        return (row, row["offered_to"]) if row is not None else None
+
     async def _total_and_anchor(
         self,
         owner: Owner,
@@ -593,10 +841,10 @@ class BibliographyStore:
         sort: Sort,
         tag: str | None,
         anchor: int | None,
-    ) -> tuple[Bibliography, int, tuple[object, ...] | None] | None:
-        """In one query: the bibliography, how many entries (with ``tag``), and the ``anchor``
-        entry's values of the ``sort`` keys (``None`` when it is gone). ``None`` if not the
-        owner's."""
+    ) -> tuple[Bibliography, int, int, tuple[object, ...] | None] | None:
+        """In one query: the bibliography, how many entries (with ``tag``), its list version,
+        and the ``anchor`` entry's values of the ``sort`` keys (``None`` when it is gone).
+        ``None`` if not the owner's."""
         count, args = "b.entry_count", []
         if tag:
             count = (
@@ -607,14 +855,14 @@ class BibliographyStore:
         keys = ", ".join(ORDERS[sort].keys)
         row = await self.db.one(
             f"SELECT b.id, b.name, b.created_by, b.created_at, b.entry_count AS size, "
-            f"{count}, e.id IS NOT NULL, {keys} FROM bibliographies b "
+            f"{count}, b.list_version, e.id IS NOT NULL, {keys} FROM bibliographies b "
             "LEFT JOIN entries e ON e.id = ? AND e.bibliography_id = b.id "
             "WHERE b.id = ? AND b.scope = ? AND b.owner_id = ?",
             [*args, anchor, bibliography_id, owner.scope, owner.id],
         )
         if row is None:
             return None
-        return self._bib(owner, row), int(row[5]), tuple(row)[7:] if row[6] else None
+        return self._bib(owner, row), int(row[5]), row[6], tuple(row)[8:] if row[7] else None
 
     async def page(
         self,
@@ -634,14 +882,15 @@ class BibliographyStore:
         ``after``/``before``: the id of the entry just before (after) the page, from the page
         next to it (a ◀ ▶ button): the page is read by seeking the sort index from that entry.
         When that entry is gone, or the list before it got shorter than a page, the page is
-        read by its number instead (an offset on the same index). A number past the end gives
-        the last page. ``per_page`` -1: every entry.
+        read by its number instead: an offset on the same index, from the nearest remembered
+        position for a page deep in the list (``_marks``). A number past the end gives the last
+        page. ``per_page`` -1: every entry.
         """
         anchor = after if after is not None else before
         found = await self._total_and_anchor(owner, bibliography_id, sort, tag, anchor)
         if found is None:
             return EntryPage([], 0, 0)
-        bib, total, values = found
+        bib, total, version, values = found
         order = ORDERS[sort]
         where, args = "", [bibliography_id]
         if tag:
@@ -653,27 +902,69 @@ class BibliographyStore:
         page = min(max(page, 0), last)
         if values is not None and not everything and total:
             reverse = after is None
+            near, near_args = order.following(args, values, per_page, reverse=reverse, where=where)
             rows = await self.db.all(
-                self._page_sql(
-                    f"SELECT e.id FROM entries e WHERE e.bibliography_id = ?{where}"
-                    f"{order.seek(reverse=reverse)} ORDER BY {order.by(reverse=reverse)} LIMIT ?",
-                    order,
-                ),
-                [*args, *order.args(values), per_page, *owned],
+                self._page_sql(f"SELECT id FROM ({near} LIMIT ?)", order),
+                [*near_args, per_page, *owned],
             )
             if len(rows) == per_page or (rows and not reverse):
                 return EntryPage(await self._decode(rows), total, page, bib)
             if reverse:
                 page = 0  # fewer entries before it than a page: the first page
-        rows = await self.db.all(
-            self._page_sql(
-                f"SELECT e.id FROM entries e WHERE e.bibliography_id = ?{where} "
-                f"ORDER BY {order.by()} LIMIT ? OFFSET ?",
-                order,
-            ),
-            [*args, per_page, page * max(per_page, 0), *owned],
+        skip = page * max(per_page, 0)
+        inner = (
+            f"SELECT e.id FROM entries e WHERE e.bibliography_id = ?{where} "
+            f"ORDER BY {order.by()} LIMIT ? OFFSET ?"
         )
+        marks = await self._marks(bibliography_id, sort, tag, version) if skip >= MARKS_FROM else []
+        if marks:  # count from the nearest remembered position before the page
+            nearest = min(skip // MARK_EVERY, len(marks) - 1)
+            skip -= nearest * MARK_EVERY
+            near, args = order.following(
+                args, marks[nearest], skip + per_page, inclusive=True, where=where
+            )
+            inner = f"SELECT id FROM ({near} LIMIT ? OFFSET ?)"
+        rows = await self.db.all(self._page_sql(inner, order), [*args, per_page, skip, *owned])
         return EntryPage(await self._decode(rows), total, page, bib)
+
+    async def _marks(
+        self, bibliography_id: int, sort: Sort, tag: str | None, version: int
+    ) -> list[tuple]:
+        """The ``sort`` keys' values of every ``MARK_EVERY``-th entry of the list (with
+        ``tag``): entry ``i * MARK_EVERY`` is the first at or after ``marks[i]``. Remembered
+        while the bibliography's ``list_version`` stays ``version`` (triggers move it with
+        every change to the list); otherwise read again, in one query that hops from each
+        position to the next on the sort index."""
+        cached = self._marked.get((bibliography_id, sort, tag))
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        order = ORDERS[sort]
+        where, args = "", [bibliography_id]
+        if tag:
+            where = " AND e.id IN (SELECT entry_id FROM entry_tags WHERE tag = ?)"
+            args.append(tag)
+        names = [f"k{i}" for i in range(len(order.keys))]
+        keys = ", ".join(order.keys)
+        hop, hop_args = order.following(
+            args,
+            [f"m.{name}" for name in names],
+            MARK_EVERY + 1,
+            inclusive=True,
+            where=where,
+            sql=True,
+        )
+        rows = await self.db.all(
+            f"WITH RECURSIVE marks({', '.join(names)}) AS ("
+            f"SELECT * FROM (SELECT {keys} FROM entries e WHERE e.bibliography_id = ?{where} "
+            f"ORDER BY {order.by()} LIMIT 1) "
+            f"UNION ALL SELECT {keys} FROM marks m JOIN entries e ON e.id = ("
+            f"SELECT id FROM ({hop} LIMIT 1 OFFSET {MARK_EVERY}))"
+            ") SELECT * FROM marks",
+            [*args, *hop_args],
+        )
+        marks = [tuple(row) for row in rows]
+        self._marked.put((bibliography_id, sort, tag), (version, marks))
+        return marks
 
     async def all_entries(
         self, owner: Owner, bibliography_id: int, *, sort: Sort = "author", tag: str | None = None
@@ -704,12 +995,20 @@ class BibliographyStore:
         width, batch = len(order.keys), batch or EXPORT_BATCH
         values: tuple[object, ...] | None = None
         while True:
-            seek = order.seek() if values is not None else ""
+            if values is None:
+                inner = (
+                    f"SELECT e.id FROM entries e WHERE e.bibliography_id = ?{where} "
+                    f"ORDER BY {order.by()} LIMIT ?"
+                )
+                inner_args = [*args, batch]
+            else:
+                near, near_args = order.following(args, values, batch, where=where)
+                inner, inner_args = f"SELECT id FROM ({near} LIMIT ?)", [*near_args, batch]
             rows = await self.db.all(
                 f"SELECT e.id, e.work_key, e.work, e.cite_key, e.first_author, "
-                f"{', '.join(order.keys)} FROM entries e WHERE e.bibliography_id = ?{where}"
-                f"{seek} ORDER BY {order.by()} LIMIT ?",
-                [*args, *(order.args(values) if values is not None else ()), batch],
+                f"{', '.join(order.keys)} FROM ({inner}) AS p CROSS JOIN entries e "
+                f"ON e.id = p.id ORDER BY {order.by()}",
+                inner_args,
             )
             if not rows:
                 return

@@ -219,6 +219,93 @@ MIGRATIONS: tuple[str, ...] = (
             WHERE entry_id = old.entry_id) WHERE rowid = old.entry_id;
     END;
     """,
+    # 9: duplicates beyond the DOI (bot/storage/duplicates.py): every identifier of a saved
+    # work ('same': its DOI, arXiv id, PMID, PMCID) and of its other versions ('published':
+    # the version of record of a preprint; 'preprint': a preprint of a version of record),
+    # kept by triggers from the work's JSON; the merges offered for entries that look like
+    # the same work (same title, first author and year), and the pairs members kept apart
+    """
+    CREATE TABLE entry_ids (
+        bibliography_id INTEGER NOT NULL,
+        id_key          TEXT NOT NULL,      -- 'doi:10.…' (lower-case), 'arxiv:2312.07559', …
+        kind            TEXT NOT NULL CHECK (kind IN ('same', 'published', 'preprint')),
+        entry_id        INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+        PRIMARY KEY (bibliography_id, id_key, kind, entry_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX entry_ids_by_entry ON entry_ids(entry_id);
+    CREATE VIEW entry_id_rows(entry_id, bibliography_id, id_key, kind) AS
+        SELECT id, bibliography_id, 'doi:' || lower(json_extract(work, '$.doi')), 'same'
+            FROM entries WHERE json_extract(work, '$.doi') IS NOT NULL
+        UNION ALL SELECT id, bibliography_id, 'arxiv:' || lower(json_extract(work, '$.arxiv')),
+            'same' FROM entries WHERE json_extract(work, '$.arxiv') IS NOT NULL
+        UNION ALL SELECT id, bibliography_id,
+            'arxiv:' || substr(lower(json_extract(work, '$.doi')), 16), 'same'
+            FROM entries WHERE lower(json_extract(work, '$.doi')) LIKE '10.48550/arxiv.%'
+        UNION ALL SELECT id, bibliography_id, 'pmid:' || json_extract(work, '$.pmid'), 'same'
+            FROM entries WHERE json_extract(work, '$.pmid') IS NOT NULL
+        UNION ALL SELECT id, bibliography_id, 'pmcid:' || upper(json_extract(work, '$.pmcid')),
+            'same' FROM entries WHERE json_extract(work, '$.pmcid') IS NOT NULL
+        UNION ALL SELECT id, bibliography_id,
+            'doi:' || lower(json_extract(work, '$.published_doi')), 'published'
+            FROM entries WHERE json_extract(work, '$.published_doi') IS NOT NULL
+        UNION ALL SELECT e.id, e.bibliography_id, 'doi:' || lower(p.value), 'preprint'
+            FROM entries e, json_each(e.work, '$.preprints') AS p;
+    INSERT OR IGNORE INTO entry_ids(bibliography_id, id_key, kind, entry_id)
+        SELECT bibliography_id, id_key, kind, entry_id FROM entry_id_rows;
+    CREATE TRIGGER entry_ids_in AFTER INSERT ON entries BEGIN
+        INSERT OR IGNORE INTO entry_ids(bibliography_id, id_key, kind, entry_id)
+            SELECT bibliography_id, id_key, kind, entry_id FROM entry_id_rows
+            WHERE entry_id = new.id;
+    END;
+    CREATE TRIGGER entry_ids_change AFTER UPDATE OF work ON entries BEGIN
+        DELETE FROM entry_ids WHERE entry_id = old.id;
+        INSERT OR IGNORE INTO entry_ids(bibliography_id, id_key, kind, entry_id)
+            SELECT bibliography_id, id_key, kind, entry_id FROM entry_id_rows
+            WHERE entry_id = new.id;
+    END;
+    CREATE TABLE merge_offers (
+        id          INTEGER PRIMARY KEY,
+        batch       INTEGER NOT NULL,       -- the add or import that found it: shown together
+        keep_id     INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,  -- there before
+        drop_id     INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,  -- the new one
+        status      TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'merged', 'kept')),
+        created_by  INTEGER NOT NULL,
+        created_at  TEXT NOT NULL,
+        UNIQUE (keep_id, drop_id)
+    );
+    CREATE INDEX merge_offers_by_batch ON merge_offers(batch);
+    CREATE INDEX merge_offers_by_drop ON merge_offers(drop_id);
+    """,
+    # 10: a bibliography's list version, moved on (by triggers, in the same transaction) by
+    # every change to which of its entries a list holds or in what order: an entry in or out,
+    # a sort key or a tag changed. Positions remembered within a list order
+    # (bot/storage/bibliographies.py, page by number) hold while it is unchanged. A new
+    # bibliography starts at a random version, so one that takes a deleted one's id never
+    # passes for it.
+    """
+    ALTER TABLE bibliographies ADD COLUMN list_version INTEGER NOT NULL DEFAULT 0;
+    CREATE TRIGGER bibliographies_versioned AFTER INSERT ON bibliographies BEGIN
+        UPDATE bibliographies SET list_version = abs(random() % 1152921504606846976)
+        WHERE id = new.id; END;
+    DROP TRIGGER entries_counted_in;
+    DROP TRIGGER entries_counted_out;
+    CREATE TRIGGER entries_counted_in AFTER INSERT ON entries BEGIN UPDATE bibliographies
+        SET entry_count = entry_count + 1, list_version = list_version + 1
+        WHERE id = new.bibliography_id; END;
+    CREATE TRIGGER entries_counted_out AFTER DELETE ON entries BEGIN UPDATE bibliographies
+        SET entry_count = entry_count - 1, list_version = list_version + 1
+        WHERE id = old.bibliography_id; END;
+    CREATE TRIGGER entries_reordered
+        AFTER UPDATE OF bibliography_id, added_at, first_author, year, title ON entries BEGIN
+        UPDATE bibliographies SET list_version = list_version + 1
+        WHERE id IN (old.bibliography_id, new.bibliography_id); END;
+    CREATE TRIGGER entry_tags_listed_in AFTER INSERT ON entry_tags BEGIN
+        UPDATE bibliographies SET list_version = list_version + 1
+        WHERE id = (SELECT bibliography_id FROM entries WHERE id = new.entry_id); END;
+    CREATE TRIGGER entry_tags_listed_out AFTER DELETE ON entry_tags BEGIN
+        UPDATE bibliographies SET list_version = list_version + 1
+        WHERE id = (SELECT bibliography_id FROM entries WHERE id = old.entry_id); END;
+    """,
 )
 
 

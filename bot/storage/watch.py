@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from bot.models import UPDATE_KINDS, Update, Work
 from bot.storage.database import Database
+from bot.storage.duplicates import merge_entries
 
 ALERT_CHANNEL = "alerts_channel"  # a server's preference: the channel id alerts go to
 ALERT_DMS = "alerts_dm"  # a member's preference: "off" stops alerts in their DMs
@@ -210,7 +211,8 @@ class WatchStore:
     async def upgrade(self, entry_id: int, work: Work) -> tuple[str, str | None]:
         """Switch a saved preprint to its version of record ``work``, keeping its note, tags
         and BibTeX key; when the bibliography holds the published version already, the two
-        become one entry (tags joined, the note kept where there is none). Returns ("upgraded"
+        become one entry (``bot.storage.duplicates.merge_entries``: tags and notes joined,
+        notices known to either known to it). Returns ("upgraded"
         | "merged" | "gone", the bibliography's name)."""
         from bot.storage.bibliographies import entry_row
 
@@ -230,16 +232,7 @@ class WatchStore:
             ) as cur:
                 there = await cur.fetchone()
             if there is not None and there["id"] != entry_id:
-                await conn.execute(
-                    "INSERT OR IGNORE INTO entry_tags(entry_id, tag) "
-                    "SELECT ?, tag FROM entry_tags WHERE entry_id = ?",
-                    (there["id"], entry_id),
-                )
-                if not there["note"] and old["note"]:
-                    await conn.execute(
-                        "UPDATE entries SET note = ? WHERE id = ?", (old["note"], there["id"])
-                    )
-                await conn.execute("DELETE FROM entries WHERE id = ?", (entry_id,))
+                await merge_entries(conn, there["id"], entry_id)
                 return "merged", old["name"]
             await conn.execute(
                 "UPDATE entries SET work_key = ?, work = ?, title = ?, first_author = ?, "

@@ -15,7 +15,7 @@ import discord
 from bot.licences import licence_label
 from bot.markdown import doi_address, doi_url, escape, link, safe_url, url_text
 from bot.merge import SOURCE_LABELS
-from bot.models import WORK_TYPES, Work
+from bot.models import WORK_TYPES, Update, Work
 from bot.placeholders import without_placeholders
 from bot.text import plural, truncate
 from bot.ui.fields import (
@@ -209,20 +209,34 @@ def render_abstract(work: Work) -> discord.Embed:
     return embed
 
 
-def short_citation(work: Work) -> str:
-    """``Zhou et al. (2023) · NK cells are never alone…`` for list lines (escaped)."""
-    if not work.authors:
+def short_citation(work) -> str:
+    """``Zhou et al. (2023) · NK cells are never alone…`` for list lines (escaped). ``work``: a
+    ``Work``, or what a list reads of one (``bot.storage.bibliographies.ListLine``)."""
+    if isinstance(work, Work):
+        names = [a.family or a.name for a in work.authors[:2]]
+        count = len(work.authors)
+    else:
+        names, count = list(work.names), work.authors
+    if not count:
         who = "Anon."
     else:
-        first = work.authors[0]
-        who = first.family or first.name
-        if len(work.authors) == 2:
-            second = work.authors[1]
-            who += f" & {second.family or second.name}"
-        elif len(work.authors) > 2:
+        who = names[0]
+        if count == 2:
+            who += f" & {names[1]}"
+        elif count > 2:
             who += " et al."
     year = f" ({work.year})" if work.year else ""
     return f"{escape(who)}{year} · *{escape(truncate(work.title, 90))}*"
+
+
+def list_line(number: int, entry) -> str:
+    """One entry of a list (``/bib list``, ``/bib search``): number, notice mark, short
+    citation, DOI link, tags. Reads only ``entry.line``, never the whole work."""
+    line = entry.line
+    doi = link("doi", doi_url(line.doi))
+    doi = f" · {doi}" if doi else ""
+    tags = f" `{' '.join('#' + t for t in entry.tags)}`" if entry.tags else ""
+    return f"**{number}.** {notice_mark(line)}{short_citation(line)}{doi}{tags}"
 
 
 def render_page(page) -> discord.Embed:
@@ -237,14 +251,10 @@ def render_page(page) -> discord.Embed:
             "*No entries with that tag.*" if page.tag else "*Empty. Add papers with `/bib add`.*"
         )
     else:
-        lines = []
-        for number, entry in enumerate(page.entries, page.page * 10 + 1):
-            doi = link("doi", doi_url(entry.work.doi))
-            doi = f" · {doi}" if doi else ""
-            tags = f" `{' '.join('#' + t for t in entry.tags)}`" if entry.tags else ""
-            lines.append(
-                f"**{number}.** {notice_mark(entry.work)}{short_citation(entry.work)}{doi}{tags}"
-            )
+        lines = [
+            list_line(number, entry)
+            for number, entry in enumerate(page.entries, page.page * 10 + 1)
+        ]
         embed.description = truncate("\n".join(lines), DESCRIPTION_LIMIT)
     sort = {"added": "newest first", "author": "by author", "year": "by year", "title": "by title"}
     embed.set_footer(
@@ -261,24 +271,19 @@ def render_search(bib, query: str, entries) -> discord.Embed:
     if not entries:
         embed.description = "*No entry matches every word.*"
         return embed
-    lines = []
-    for number, entry in enumerate(entries, 1):
-        doi = link("doi", doi_url(entry.work.doi))
-        doi = f" · {doi}" if doi else ""
-        tags = f" `{' '.join('#' + t for t in entry.tags)}`" if entry.tags else ""
-        lines.append(
-            f"**{number}.** {notice_mark(entry.work)}{short_citation(entry.work)}{doi}{tags}"
-        )
+    lines = [list_line(number, entry) for number, entry in enumerate(entries, 1)]
     embed.description = truncate("\n".join(lines), DESCRIPTION_LIMIT)
     embed.set_footer(text="Best matches first · `/bib show` for one entry")
     return embed
 
 
-def notice_mark(work: Work) -> str:
-    """A list line's mark: retracted, corrected (or concern), published since saved."""
+def notice_mark(work) -> str:
+    """A list line's mark: retracted, corrected (or concern), published since saved. ``work``:
+    a ``Work``, or a ``ListLine`` (its ``updates`` are the notices' kinds)."""
     if work.retracted:
         return "⚠️ **Retracted** · "
-    kinds = {u.kind for u in work.updates if not u.retracting}
+    notices = (u if isinstance(u, Update) else Update(u) for u in work.updates)
+    kinds = {u.kind for u in notices if not u.retracting}
     if "expression_of_concern" in kinds:
         return "⚠️ *Expression of concern* · "
     if kinds:

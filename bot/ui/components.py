@@ -513,9 +513,9 @@ class SaveButton(RefButton, template=r"lit:save:(?P<ref>.+)"):
                 allowed_mentions=NO_MENTIONS,
             )
             return
-        bib, created = await client.bibs.add_work(actor, work, bibliography=bib)
+        saved = await client.bibs.add_work(actor, work, bibliography=bib)
         await interaction.followup.send(
-            saved_message(bib.name, created), ephemeral=True, allowed_mentions=NO_MENTIONS
+            saved.message(), ephemeral=True, allowed_mentions=NO_MENTIONS, **merge_kwargs(saved)
         )
 
 
@@ -527,10 +527,16 @@ def saving_actor(interaction: discord.Interaction) -> Actor:
     return actor_for(interaction)
 
 
-def saved_message(name: str, created: bool) -> str:
-    if created:
-        return f"Saved to **{escape(name)}** 📚"
-    return f"Already in **{escape(name)}**; nothing changed."
+def merge_view_of(saved: Any) -> discord.ui.View | None:
+    """The Merge / Keep both buttons when saving found a look-alike entry (``Saved``)."""
+    from bot.ui.merges import merge_view
+
+    return merge_view(saved.offers if saved.possible is not None else None)
+
+
+def merge_kwargs(saved: Any) -> dict[str, Any]:
+    view = merge_view_of(saved)
+    return {"view": view} if view is not None else {}
 
 
 class SaveToSelect(discord.ui.DynamicItem[discord.ui.Select], template=r"lit:saveto:(?P<ref>.+)"):
@@ -567,9 +573,9 @@ class SaveToSelect(discord.ui.DynamicItem[discord.ui.Select], template=r"lit:sav
         if bib is None:
             raise BibliographyError("That bibliography no longer exists here.")
         work = await client.papers.by_ref(self.ref)
-        bib, created = await client.bibs.add_work(actor, work, bibliography=bib)
+        saved = await client.bibs.add_work(actor, work, bibliography=bib)
         await interaction.edit_original_response(
-            content=saved_message(bib.name, created), view=None, allowed_mentions=NO_MENTIONS
+            content=saved.message(), allowed_mentions=NO_MENTIONS, view=merge_view_of(saved)
         )
 
 
