@@ -191,15 +191,24 @@ class FairLimiter:
 
     # -- the interface ----------------------------------------------------------------------
 
-    async def acquire(self) -> None:
-        """Wait for a token and a slot, in fair order; ``release()`` afterwards."""
+    def try_acquire(self) -> bool:
+        """A turn now if one is free and nobody waits for one (``release()`` afterwards);
+        False otherwise. No queueing and no await: a request of an idle upstream goes out in
+        the same turn of the event loop as its caller."""
         requester = REQUESTER.get()
         slots, needed = self._limits(min(requester.priority, BULK))
         if self.active < slots and not self.waiting():
             self._refill()
             if self.tokens >= needed:
                 self._grant(requester)
-                return
+                return True
+        return False
+
+    async def acquire(self) -> None:
+        """Wait for a token and a slot, in fair order; ``release()`` afterwards."""
+        requester = REQUESTER.get()
+        if self.try_acquire():
+            return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         users = self._queues[min(requester.priority, BULK)].setdefault(
             requester.server, OrderedDict()
