@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import sys
 import tempfile
 import time
@@ -36,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from cite import distinct, templates  # noqa: E402
+from load import spread, watchdog  # noqa: E402
 from lookup import FIXTURES, ServerProcess, ident, known_dois, percentile, settings_for  # noqa: E402
 
 from bot.__main__ import open_services  # noqa: E402
@@ -46,19 +46,6 @@ from bot.watch import Watch  # noqa: E402
 from tests.upstream_mock import MockUpstreams  # noqa: E402
 
 GUILD = 5151
-
-
-def spread(values: list[float], fmt: str = "{:.2f}") -> str:
-    return " / ".join(fmt.format(v) for v in (min(values), statistics.median(values), max(values)))
-
-
-async def watchdog(stop: asyncio.Event, lags: list[float], tick: float = 0.005) -> None:
-    """How late the loop wakes a task that sleeps ``tick``: the loop's stalls, in ms."""
-    loop = asyncio.get_running_loop()
-    while not stop.is_set():
-        start = loop.time()
-        await asyncio.sleep(tick)
-        lags.append((loop.time() - start - tick) * 1000)
 
 
 async def probe(papers, dois: list[str], every: float, latency: float, stop) -> list[float]:
@@ -162,15 +149,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  re-check, seconds                 {spread(col('took'), '{:.1f}')}")
     print(f"  works checked / failed            {spread(col('checked'), '{:.0f}')}"
           f"  /  {spread(col('failed'), '{:.0f}')}")  # fmt: skip
-    print(f"  cold card alone, p50 (RT)         {spread(col('alone50'))}")
-    print(f"  cold card alone, p99 (RT)         {spread(col('alone99'))}")
-    print(f"  cold card alone, max (RT)         {spread(col('alone_max'))}")
-    print(f"  cold card during, p50 (RT)        {spread(col('during50'))}")
-    print(f"  cold card during, p99 (RT)        {spread(col('during99'))}")
-    print(f"  cold card during, max (RT)        {spread(col('during_max'))}")
-    print(f"  delay added, p50 (RT)             {spread(col('delay50'))}")
-    print(f"  delay added, p99 (RT)             {spread(col('delay99'))}")
-    print(f"  delay added, max (RT)             {spread(col('delay_max'))}   goal ≤ 1")
+    print(f"  cold card alone, p50 (RT)         {spread(col('alone50'), '{:.2f}')}")
+    print(f"  cold card alone, p99 (RT)         {spread(col('alone99'), '{:.2f}')}")
+    print(f"  cold card alone, max (RT)         {spread(col('alone_max'), '{:.2f}')}")
+    print(f"  cold card during, p50 (RT)        {spread(col('during50'), '{:.2f}')}")
+    print(f"  cold card during, p99 (RT)        {spread(col('during99'), '{:.2f}')}")
+    print(f"  cold card during, max (RT)        {spread(col('during_max'), '{:.2f}')}")
+    print(f"  delay added, p50 (RT)             {spread(col('delay50'), '{:.2f}')}")
+    print(f"  delay added, p99 (RT)             {spread(col('delay99'), '{:.2f}')}")
+    print(f"  delay added, max (RT)             {spread(col('delay_max'), '{:.2f}')}   goal ≤ 1")
     print(f"  cold cards measured during        {spread(col('probes'), '{:.0f}')}")
     print(f"  longest event-loop stall, ms      {spread(col('stall'), '{:.0f}')}")
     print(f"  stalls over 50 ms                 {spread(col('stalls'), '{:.0f}')}")
