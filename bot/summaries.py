@@ -5,9 +5,9 @@ Two small linear models, trained offline on SciTLDR by ``scripts/build_tldr_mode
 shipped as ``bot/data/tldr_model.json``, pick the sentence:
 
 * a word model estimates, for each word of the abstract, the chance that a TL;DR uses it (in
-  the title? in many sentences? early? plus priors for common words: "propose" yes, "however"
-  no); a sentence's expected ROUGE-1 F1 against an unseen TL;DR follows from those chances and
-  its length;
+  the title? in many sentences? early? plus a prior for each word seen in a few training
+  abstracts: "propose" yes, "however" no); a sentence's expected ROUGE-1 F1 against an
+  unseen TL;DR follows from those chances and its length;
 * a sentence model combines that estimate with position, similarity to the title and to the
   rest of the abstract, and cue phrases ("we propose", "our results"), trained so the chosen
   sentence is the one whose compressed form best matches the gold TL;DRs.

@@ -286,6 +286,17 @@ def test_model_file_ships_and_loads():
     assert model.sentences != summaries.FALLBACK_SENTENCE_WEIGHTS
 
 
+def test_word_priors_reach_beyond_common_words():
+    """Priors for every word seen in a few training abstracts, not only the 250 strongest:
+    held-out word log-loss 0.3164 → 0.3103 (train CV), 0.4520 → 0.4395 (dev)."""
+    summaries.load_model.cache_clear()
+    words = summaries.load_model().words
+    priors = {k: w for k, w in words.items() if k.startswith("p:")}
+    assert len(priors) > 1000
+    assert priors["p:propose"] > 0 > priors["p:however"]
+    assert all(k in words for k in ("bias", "title", "df", "tf"))
+
+
 def test_missing_model_falls_back_to_hand_set_weights(monkeypatch):
     monkeypatch.setattr(summaries, "MODEL_RESOURCE", "no-such-model.json")
     summaries.load_model.cache_clear()
@@ -298,8 +309,9 @@ def test_missing_model_falls_back_to_hand_set_weights(monkeypatch):
 
 
 # ROUGE-1 ×100 of the local TL;DR on all of SciTLDR-A dev (``bench/summaries.py``): 42.6 with
-# the old splitter and with this one; a change that loses more than noise fails here.
-DEV_ROUGE1_FLOOR = 42.4
+# the old splitter and with this one, 42.7 with the wider word priors; a change that loses more
+# than noise fails here.
+DEV_ROUGE1_FLOOR = 42.5
 
 
 def test_rouge_on_scitldr_dev_holds_with_the_splitter():
