@@ -264,6 +264,50 @@ class Settled:
         return "\n".join(lines)
 
 
+# A pair of entries found by a scan, in words
+PAIR_WORDS = {
+    duplicates.SAME: "the same paper (an identifier in common)",
+    duplicates.PREPRINT: "a preprint and its published version",
+    duplicates.TITLE: "same title, first author and year",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Duplicates:
+    """What ``find_duplicates`` found: pairs offered as one batch of merges."""
+
+    bibliography: Bibliography
+    batch: int | None
+    pairs: list[tuple[duplicates.Offer, str]]
+
+    def lines(self, *, markdown: bool = True, most: int = 10) -> list[str]:
+        from bot.markdown import escape
+
+        def md(text: str) -> str:
+            return escape(text) if markdown else text
+
+        out = []
+        for offer, how in self.pairs[:most]:
+            keep, drop = (label.split(": ", 1)[0] for label in (offer.keep_label, offer.drop_label))
+            out.append(f"• `{md(keep)}` ↔ `{md(drop)}`: {PAIR_WORDS[how]}")
+        if len(self.pairs) > most:
+            out.append(f"… and {len(self.pairs) - most} more")
+        return out
+
+    def text(self, *, markdown: bool = True) -> str:
+        from bot.markdown import escape
+
+        name = escape(self.bibliography.name) if markdown else self.bibliography.name
+        name = f"**{name}**" if markdown else f"“{name}”"
+        if not self.pairs:
+            return f"No duplicates in {name}."
+        head = (
+            f"{len(self.pairs)} pair(s) in {name} look like one paper. Merging keeps the "
+            "older entry's key, joins tags and notes, and keeps the published version's details."
+        )
+        return "\n".join([head, *self.lines(markdown=markdown)])
+
+
 @dataclass
 class ImportReport:
     bibliography: Bibliography
@@ -979,6 +1023,20 @@ class BibliographyService:
         if bib is None:
             raise BibliographyError("Those entries are no longer there.")
         return offers
+
+    async def find_duplicates(self, actor: Actor, name: str | None = None) -> Duplicates:
+        """The entries of a bibliography that are one paper, each pair offered as a merge (for
+        Manage Server, or the owner of a personal bibliography, to accept)."""
+        bib = await self.resolve(actor, name)
+        found = await self.store.scan_duplicates(actor.owner, bib.id)
+        if found is None:
+            raise BibliographyError("That bibliography no longer exists.")
+        batch, how = found
+        offers = []
+        if batch is not None:
+            _, offers, _ = await self.store.merge_offers(actor.owner, batch)
+        pairs = [(o, how.get((o.keep_id, o.drop_id), duplicates.TITLE)) for o in offers]
+        return Duplicates(bib, batch, pairs)
 
     async def settle_offers(self, actor: Actor, batch: int, *, merge: bool) -> Settled:
         """Merge (or keep apart) the look-alike entries an add or import found: whoever was

@@ -87,6 +87,17 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--markdown", action="store_true", help="styles: Markdown, not text")
     export.add_argument("--out", help="file to write (default: stdout)")
     bib_sub.choices["import"].add_argument("file", help=".bib, .ris or .txt of identifiers")
+    dupes = bib_sub.add_parser(
+        "duplicates",
+        help="find entries that are one paper and number the merges offered",
+        description="Pairs of entries sharing an identifier, a preprint beside its published "
+        "version, or the same title, first author and year; merge them with `litbot bib "
+        "merge` and the number printed.",
+    )
+    owner = dupes.add_mutually_exclusive_group(required=True)
+    owner.add_argument("--guild", type=int, help="the server's id")
+    owner.add_argument("--user", type=int, help="a user's id (their personal bibliographies)")
+    dupes.add_argument("--name", help="the bibliography (default: the only one / personal)")
     merge = bib_sub.add_parser(
         "merge",
         help="merge (or keep apart) the look-alike entries an import or a save found",
@@ -302,6 +313,13 @@ async def bib(bibs: BibliographyService, args) -> int:
     try:
         if args.bib_command == "watch":
             return await watch(bibs, args)
+        if args.bib_command == "duplicates":
+            found = await bibs.find_duplicates(_actor(args), args.name)
+            print(found.text(markdown=False))
+            if found.pairs:
+                owner = f"--guild {args.guild}" if args.guild is not None else f"--user {args.user}"
+                print(f"Merge them all: litbot bib merge {owner} {found.batch}")
+            return 0
         if args.bib_command == "merge":
             settled = await bibs.settle_offers(_actor(args), args.offer, merge=not args.keep_both)
             print(settled.text(markdown=False))

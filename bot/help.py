@@ -54,6 +54,7 @@ EXAMPLES = {
     "bib delete": "/bib delete bibliography:jc-2026",
     "bib default": "/bib default bibliography:journal-club",
     "bib bibliographies": "/bib bibliographies",
+    "bib duplicates": "/bib duplicates bibliography:journal-club",
     "Cite papers in this message": "right-click a message → Apps → Cite papers in this message",
     "Save papers in this message": "right-click a message → Apps → Save papers in this message",
     "Summarise paper in this message": (
@@ -69,6 +70,7 @@ TERMINAL_EXAMPLES = (
     f"litbot neighbours {EXAMPLE_DOI} --kind cited-by",
     f"litbot neighbours {EXAMPLE_DOI} --png map.png",
     "litbot bib export --guild 123456789012345678 --format bibtex --out lab.bib",
+    "litbot bib duplicates --guild 123456789012345678",
 )
 
 

@@ -15,7 +15,7 @@ from bot.bibliographies import MAX_PAGE, Actor, BibliographyError, Page
 from bot.bot import NO_MENTIONS, LitBot
 from bot.errors import StaleComponent
 from bot.markdown import escape
-from bot.text import plural
+from bot.text import plural, truncate
 from bot.ui.cards import render_entry, render_page, render_search
 from bot.ui.components import actor_for, guarded, merge_kwargs
 from bot.ui.custom_ids import STALE, number
@@ -308,6 +308,25 @@ class BibCog(commands.Cog):
             embed=render_search(bib, query, entries),
             ephemeral=interaction.guild_id is None,
             allowed_mentions=NO_MENTIONS,
+        )
+
+    @bib.command(
+        name="duplicates",
+        description="Find entries that are one paper (merging them needs Manage Server)",
+    )
+    @app_commands.describe(bibliography="Which bibliography")
+    async def duplicates(
+        self, interaction: discord.Interaction, bibliography: str | None = None
+    ) -> None:
+        found = await self.bot.bibs.find_duplicates(actor_for(interaction), bibliography)
+        kwargs: dict[str, Any] = {}
+        if found.pairs and found.batch is not None:
+            kwargs["view"] = merge_view(found.batch)
+        await interaction.response.send_message(
+            truncate(found.text(), 2000),
+            ephemeral=interaction.guild_id is None,
+            allowed_mentions=NO_MENTIONS,
+            **kwargs,
         )
 
     async def _entries(self, interaction: discord.Interaction, current: str):

@@ -186,3 +186,24 @@ def test_bib_merge_settles_the_look_alikes_an_import_reported(mock, capsys, tmp_
     assert out.startswith("Merged 1 in “general”:") and "`nk` is gone" in out
     assert entry.main(["bib", "export", "--guild", "42"]) == 0
     assert capsys.readouterr().out.count("@article{") == 1
+
+
+def test_bib_duplicates_numbers_the_merges_it_offers(mock, capsys, tmp_path):
+    ids = tmp_path / "ids.txt"
+    ids.write_text(f"{SEED}\n")
+    assert entry.main(["bib", "import", "--guild", "42", str(ids)]) == 0
+    lookalike = tmp_path / "lab.bib"
+    lookalike.write_text(
+        "@article{nk,\n  title = {{NK} Cells Are Never Alone: Crosstalk and Communication in "
+        "Tumour Microenvironments},\n  author = {Zhou, Yongqi},\n  year = {2023},\n}\n"
+    )
+    assert entry.main(["bib", "import", "--guild", "42", str(lookalike)]) == 0
+    capsys.readouterr()
+    assert entry.main(["bib", "duplicates", "--guild", "42"]) == 0
+    out = capsys.readouterr().out
+    assert "1 pair(s) in “general” look like one paper" in out
+    offer = out.split("litbot bib merge --guild 42 ")[1].split()[0]
+    assert entry.main(["bib", "merge", "--guild", "42", offer]) == 0
+    assert "Merged 1" in capsys.readouterr().out
+    assert entry.main(["bib", "duplicates", "--guild", "42"]) == 0
+    assert capsys.readouterr().out.strip() == "No duplicates in “general”."

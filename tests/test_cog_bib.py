@@ -333,3 +333,22 @@ async def test_saving_a_look_alike_from_the_card_offers_the_merge(env):
     keep = saved["components"][0]["components"][1]["custom_id"]
     kept = answer(await invoke(bot, component_payload(keep)))
     assert "Kept apart" in kept["content"]
+
+
+async def test_bib_duplicates_lists_for_members_and_merges_for_managers(env):
+    from bot.ui.merges import MergeButton
+
+    bot = env
+    bot.add_dynamic_items(MergeButton)
+    await invoke(bot, bib("add", query=SEED))
+    await upload(bot, "lab.bib", LOOKALIKE)  # offered at import; the scan lists it again
+    found = answer(await invoke(bot, bib("duplicates", permissions=MEMBER)))
+    assert "1 pair(s) in **general** look like one paper" in found["content"]
+    assert "`zhou2023nk` ↔ `zhou2023nka`" in found["content"]
+    merge = found["components"][0]["components"][0]["custom_id"]
+    refused = answer(await invoke(bot, component_payload(merge, permissions=MEMBER)))
+    assert "Manage Server" in refused["content"]
+    merged = answer(await invoke(bot, component_payload(merge)))  # ALL_PERMISSIONS: a manager
+    assert "Merged 1" in merged["content"]
+    none = answer(await invoke(bot, bib("duplicates")))
+    assert none["content"] == "No duplicates in **general**." and not none.get("components")

@@ -289,3 +289,55 @@ async def test_short_titles_and_other_years_are_not_look_alikes(world):
     details = AddDetails()
     await bot.bibs.store.add_many(member().owner, bib.id, items[1:], by=ALICE, details=details)
     assert details.possible == {} and details.offered is None
+
+
+# -- a scan of what is there ---------------------------------------------------------------------
+
+
+async def test_a_scan_finds_what_was_saved_before_duplicates_were_caught(world):
+    """Entries that went in together (one batch is not matched against itself) or before
+    migration 9: a preprint beside its article, an arXiv record beside the same paper imported
+    with its arXiv id, a look-alike. Listing is for everyone; merging needs Manage Server."""
+    bot, _ = world
+    pre, vor = await lookup(bot, PREPRINT), await lookup(bot, PUBLISHED)
+    seed = await lookup(bot, SEED)
+    arxiv = await lookup(bot, f"arXiv:{ARXIV}")
+    twin = dataclasses.replace(arxiv, doi=None, type="article-journal")
+    lookalike = dataclasses.replace(seed, doi=None, title=seed.title.upper(), pmid=None, pmcid=None)
+    bib = await bot.bibs.resolve(member(), None)
+    items = [NewEntry(w) for w in (pre, vor, seed, arxiv, twin, lookalike)]
+    await bot.bibs.store.add_many(member().owner, bib.id, items, by=ALICE)
+    assert len(await entries(bot)) == 6
+
+    found = await bot.bibs.find_duplicates(member(BOB))
+    hows = sorted(how for _, how in found.pairs)
+    assert hows == sorted([duplicates.PREPRINT, duplicates.SAME, duplicates.TITLE])
+    text = found.text()
+    assert "3 pair(s) in **general** look like one paper" in text
+    assert "a preprint and its published version" in text
+    with pytest.raises(PermissionDenied):  # a member may list, not merge everyone's entries
+        await bot.bibs.settle_offers(member(BOB), found.batch, merge=True)
+    again = await bot.bibs.find_duplicates(member())
+    assert len(again.pairs) == 3  # still open: listed again, in the new batch
+    settled = await bot.bibs.settle_offers(member(ADMIN, manage=True), again.batch, merge=True)
+    assert len(settled.merged) == 3
+    left = await entries(bot)
+    assert len(left) == 3
+    assert PUBLISHED in {(e.work.doi or "").lower() for e in left}  # the version of record
+    assert (await bot.bibs.find_duplicates(member())).pairs == []
+
+
+async def test_a_scan_leaves_out_pairs_kept_apart_and_other_servers_entries(world):
+    bot, _ = world
+    seed = await lookup(bot, SEED)
+    lookalike = dataclasses.replace(seed, doi="10.9/other", title=seed.title + ".")
+    for guild in (GUILD, OTHER_GUILD):
+        bib = await bot.bibs.resolve(member(guild=guild), None)
+        items = [NewEntry(seed), NewEntry(lookalike)]
+        await bot.bibs.store.add_many(member(guild=guild).owner, bib.id, items, by=ALICE)
+    found = await bot.bibs.find_duplicates(member(manage=True))
+    assert len(found.pairs) == 1
+    await bot.bibs.settle_offers(member(manage=True), found.batch, merge=False)
+    assert (await bot.bibs.find_duplicates(member(manage=True))).pairs == []
+    other = await bot.bibs.find_duplicates(member(guild=OTHER_GUILD, manage=True))
+    assert len(other.pairs) == 1  # the other server's pair is its own

@@ -797,6 +797,25 @@ class BibliographyStore:
             bib_row, by = found
             return self._bib(owner, bib_row), await duplicates.offers(conn, batch), by
 
+    async def scan_duplicates(
+        self, owner: Owner, bibliography_id: int
+    ) -> tuple[int | None, dict[tuple[int, int], str]] | None:
+        """Look for entries of the bibliography that are one paper (``duplicates.scan``) and
+        offer their merges as one batch (pairs kept apart before are left out). Returns the
+        batch and each pair's relation; None if not the owner's."""
+        async with self.db.transaction() as conn:
+            if not await self._owns(conn, owner, bibliography_id):
+                return None
+            pairs = await duplicates.scan(conn, bibliography_id)
+            batch = await duplicates.offer(
+                conn,
+                [(a, b) for a, b, _ in pairs],
+                by=duplicates.SCANNED_BY,
+                now=_now(),
+                reopen=True,
+            )
+            return batch, {(a, b): how for a, b, how in pairs}
+
     async def settle_offers(
         self, owner: Owner, batch: int, *, merge: bool
     ) -> list[duplicates.MergeOutcome] | None:

@@ -318,10 +318,16 @@ class Offers:
 
 
 async def offer(
-    conn: aiosqlite.Connection, pairs: Iterable[tuple[int, int]], *, by: int, now: str
+    conn: aiosqlite.Connection,
+    pairs: Iterable[tuple[int, int]],
+    *,
+    by: int,
+    now: str,
+    reopen: bool = False,
 ) -> int | None:
     """Record merges offered for (keep, drop) entry pairs as one batch, leaving out pairs
-    offered before (declined ones stay declined). Returns the batch, or None if none is new."""
+    offered before (declined ones stay declined; with ``reopen``, ones still open move into
+    this batch). Returns the batch, or None if none is in it."""
     pairs = [(a, b) for a, b in pairs if a != b]
     if not pairs:
         return None
@@ -331,12 +337,19 @@ async def offer(
     fresh = 0
     for keep_id, drop_id in pairs:
         async with conn.execute(
-            "SELECT 1 FROM merge_offers WHERE (keep_id = ? AND drop_id = ?) "
+            "SELECT id, status FROM merge_offers WHERE (keep_id = ? AND drop_id = ?) "
             "OR (keep_id = ? AND drop_id = ?)",
             (keep_id, drop_id, drop_id, keep_id),
         ) as cur:
-            if await cur.fetchone() is not None:
-                continue
+            there = await cur.fetchone()
+        if there is not None:
+            if reopen and there[1] == "open":
+                await conn.execute(
+                    "UPDATE merge_offers SET batch = ?, created_by = ? WHERE id = ?",
+                    (batch, by, there[0]),
+                )
+                fresh += 1
+            continue
         await conn.execute(
             "INSERT INTO merge_offers(batch, keep_id, drop_id, created_by, created_at) "
             "VALUES (?, ?, ?, ?, ?)",
@@ -360,3 +373,51 @@ async def offers(conn: aiosqlite.Connection, batch: int) -> list[Offer]:
         Offer(row[0], row[1], row[2], row[3], f"{row[5]}: {row[6]}", f"{row[7]}: {row[8]}", row[4])
         for row in rows
     ]
+
+
+# Who a scan's offers are for: nobody in particular, so merging them needs Manage Server (or
+# the owner, for a personal bibliography)
+SCANNED_BY = 0
+
+
+async def scan(conn: aiosqlite.Connection, bibliography_id: int) -> list[tuple[int, int, str]]:
+    """Pairs of entries of one bibliography that are one paper, as (older, newer, how): an
+    identifier in common (``SAME``), a preprint and its version of record (``PREPRINT``), or the
+    same folded title, first author and year (``TITLE``). For entries saved before duplicates
+    were caught on add (or by several members at once): a self-join on ``entry_ids``, then only
+    the (first author, year) groups of two or more have their titles folded."""
+    found: dict[tuple[int, int], str] = {}
+    async with conn.execute(
+        "SELECT a.entry_id, b.entry_id, a.kind, b.kind FROM entry_ids a JOIN entry_ids b "
+        "ON b.bibliography_id = a.bibliography_id AND b.id_key = a.id_key "
+        "AND b.entry_id > a.entry_id WHERE a.bibliography_id = ?",
+        (bibliography_id,),
+    ) as cur:
+        for first, second, kind_a, kind_b in await cur.fetchall():
+            if kind_a == kind_b == SAME:
+                how = SAME
+            elif {kind_a, kind_b} in ({SAME, PUBLISHED}, {SAME, PREPRINT}):
+                how = PREPRINT  # one is the other's preprint
+            else:
+                continue  # two preprints of one article, say: not one paper
+            current = found.get((first, second))
+            if current is None or STRENGTH[how] < STRENGTH[current]:
+                found[(first, second)] = how
+    async with conn.execute(
+        "SELECT id, first_author, year, title FROM entries WHERE bibliography_id = ? AND "
+        "(first_author, year) IN (SELECT first_author, year FROM entries "
+        "WHERE bibliography_id = ? AND year IS NOT NULL "
+        "GROUP BY first_author, year HAVING COUNT(*) > 1) ORDER BY id",
+        (bibliography_id, bibliography_id),
+    ) as cur:
+        rows = await cur.fetchall()
+    groups: dict[tuple[str, int, str], list[int]] = {}
+    for n, (entry_id, author, year, title) in enumerate(rows):
+        await _breathe(n)
+        folded = title_key(title)
+        if folded:
+            groups.setdefault((author, year, folded), []).append(entry_id)
+    for ids in groups.values():
+        for newer in ids[1:]:
+            found.setdefault((ids[0], newer), TITLE)
+    return sorted((a, b, how) for (a, b), how in found.items())
