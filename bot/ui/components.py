@@ -253,10 +253,10 @@ class SendToDMsButton(RefButton, template=r"lit:dm:(?P<ref>.+)"):
         )
 
 
-class AbstractButton(RefButton, template=r"lit:abstract:(?P<ref>.+)"):
-    """The full abstract, privately, under a summary."""
+class EmbedButton(RefButton, template=r"(?!)"):
+    """One embed about the card's work, privately: subclasses set ``render``."""
 
-    action, label, emoji = "abstract", "Full abstract", "📄"
+    render: ClassVar[Callable[[Work], discord.Embed]]
 
     @guarded
     async def callback(self, interaction: discord.Interaction) -> None:
@@ -264,8 +264,15 @@ class AbstractButton(RefButton, template=r"lit:abstract:(?P<ref>.+)"):
         client: Any = interaction.client
         work = await client.papers.by_ref(self.ref)
         await interaction.followup.send(
-            embed=render_abstract(work), ephemeral=True, allowed_mentions=NO_MENTIONS
+            embed=type(self).render(work), ephemeral=True, allowed_mentions=NO_MENTIONS
         )
+
+
+class AbstractButton(EmbedButton, template=r"lit:abstract:(?P<ref>.+)"):
+    """The full abstract, privately, under a summary."""
+
+    action, label, emoji = "abstract", "Full abstract", "📄"
+    render = staticmethod(render_abstract)
 
 
 class NeighbourButton(RefButton, template=r"(?!)"):
@@ -300,19 +307,11 @@ class RelatedButton(NeighbourButton, template=r"lit:related:(?P<ref>.+)"):
     action, label, emoji, kind = "related", "Related", "🧭", "related"
 
 
-class SourcesButton(RefButton, template=r"lit:sources:(?P<ref>.+)"):
+class SourcesButton(EmbedButton, template=r"lit:sources:(?P<ref>.+)"):
     """Where the card's parts come from, its notices and notes as recorded, privately."""
 
     action, label, emoji = "sources", "Sources", "🔎"
-
-    @guarded
-    async def callback(self, interaction: discord.Interaction) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        client: Any = interaction.client
-        work = await client.papers.by_ref(self.ref)
-        await interaction.followup.send(
-            embed=render_sources(work), ephemeral=True, allowed_mentions=NO_MENTIONS
-        )
+    render = staticmethod(render_sources)
 
 
 class CardButton(RefButton, template=r"lit:card:(?P<ref>.+)"):
