@@ -9,10 +9,13 @@ source once and exits. Prints min / median / max of
 * cpu: the process's user + system CPU seconds (steadier than wall on a busy machine),
 * wall: the whole process, start to exit,
 
-for that command and for ``litbot paper --help`` (parsing only), and the heavy packages each
-loaded: discord, aiohttp, citeproc, bibtexparser and rispy must not be among them
-(tests/test_lean_cli.py); lxml and pylatexenc are listed for information (``bot.sources.arxiv``
-builds its pylatexenc decoder at import).
+for that command, for ``litbot paper --help`` (parsing only), and for a real lookup: ``litbot
+paper --json`` of a recorded DOI against the replaying fake upstreams (``tests.fakes.upstreams``
+in a process of its own, answering at once), a DOI not asked before in each run (recorded by
+both OpenAlex and Crossref), so the cold card and its local TL;DR are in it. Beside each, the
+heavy packages it loaded: discord, aiohttp, citeproc, bibtexparser and rispy must not be among
+them (tests/test_lean_cli.py); lxml and pylatexenc are listed for information (arXiv's LaTeX
+decoder is imported when an arXiv title first needs it).
 
 Bytecode is cached as an installed package's would be (``PYTHONDONTWRITEBYTECODE`` is dropped
 for the child; the warm-up run writes it).
@@ -35,6 +38,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from lookup import FIXTURES, ServerProcess, known_dois  # noqa: E402
+
+from tests.upstream_mock import MockUpstreams  # noqa: E402
+
 QUERY = "10.1186/s12943-023-01737-7"
 UPSTREAMS = ("OPENALEX", "CROSSREF", "UNPAYWALL", "S2", "DATACITE", "ARXIV", "NCBI")
 # Packages the terminal paper path must not load (Discord, the test server, citations), and
@@ -97,16 +106,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", "--runs", type=int, default=9, help="counted runs (default 9)")
     runs = max(1, parser.parse_args().runs)
+    recorded = iter(known_dois(MockUpstreams(FIXTURES))[0])
     commands = {
-        "paper --json": ["paper", QUERY, "--json"],
-        "paper --help": ["paper", "--help"],
+        "paper --json": lambda: ["paper", QUERY, "--json"],
+        "paper --help": lambda: ["paper", "--help"],
+        "paper --json (a real lookup)": lambda: ["paper", next(recorded), "--json"],
     }
-    with tempfile.TemporaryDirectory() as folder:
-        env = child_env(folder)
+    with tempfile.TemporaryDirectory() as folder, ServerProcess(0.0) as server:
         print(f"{runs} runs each after a warm-up; seconds; Python {sys.version.split()[0]}")
         for label, args in commands.items():
-            run_once(args, env, folder)  # warm-up: writes bytecode, creates the database
-            results = [run_once(args, env, folder) for _ in range(runs)]
+            env = child_env(folder)
+            if "real" in label:
+                env.update(server.env)
+            run_once(args(), env, folder)  # warm-up: writes bytecode, creates the database
+            results = [run_once(args(), env, folder) for _ in range(runs)]
             print(f"litbot {label}")
             print(f"  imports  {spread([r[0] for r in results])}")
             print(f"  cpu      {spread([r[1] for r in results])}")

@@ -86,8 +86,10 @@ def _summariser():
 
 
 @asynccontextmanager
-async def open_services(settings: Settings) -> AsyncIterator[Services]:
-    """The shared HTTP client and the database, opened once and closed in reverse order."""
+async def open_services(settings: Settings, *, terminal: bool = False) -> AsyncIterator[Services]:
+    """The shared HTTP client and the database, opened once and closed in reverse order.
+    ``terminal``: a one-shot terminal command, whose light CPU jobs run in this process
+    (``bot.workers``)."""
     import functools
     import sqlite3
 
@@ -104,7 +106,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             message = f"cannot open the database {settings.db_path}: {_reason(error)}"
             raise StartupError(message) from None
         try:
-            async with Workers() as workers:  # processes start on first use; closed last
+            async with Workers(terminal=terminal) as workers:  # processes start on first use
                 upstreams = build_upstreams(settings, client)
                 for upstream in upstreams.all():  # bulk list bodies parse in the bulk pool
                     upstream.cpu = functools.partial(workers.run, heavy=True)
@@ -198,7 +200,7 @@ async def run_cli(args, settings: Settings) -> int:
         return cli.styles(" ".join(args.query), dependent=args.all, limit=args.limit)
     if args.command == "format":  # a local file and a style: no database, no network
         return cli.format_file(args.items, args.style, args.output)
-    async with open_services(settings) as services:
+    async with open_services(settings, terminal=True) as services:
         if args.command == "paper":
             return await cli.paper(services.papers, " ".join(args.query), as_json=args.json)
         if args.command == "neighbours":

@@ -27,6 +27,11 @@ running with ``WorkerCrashed`` and its pool is replaced, so later jobs run.
 ``mode="thread"`` runs the same jobs in threads of this process (tests, scripts): arguments and
 results still go through pickle, so what works here works across processes.
 
+``terminal=True`` is for a one-shot terminal command (``litbot paper``, ``litbot cite``): its
+event loop serves nobody else, so a light job runs right where it is asked for. Starting the
+interactive worker for it (the fork server, its preloaded modules, the warm-up) costs seconds
+for milliseconds of work. Heavy jobs (exports, imports) still go to the bulk processes.
+
 Job functions must be module-level (pickled by reference) and their arguments and results must
 pickle; an exception that pickle cannot rebuild (a custom ``__init__``) comes back with its
 class, arguments and attributes restored all the same, or as ``WorkerError`` naming it.
@@ -225,9 +230,11 @@ class Workers:
         interactive: int | None = None,
         bulk: int | None = None,
         max_waiting: int = MAX_WAITING,
+        terminal: bool = False,
     ) -> None:
         default_interactive, default_bulk = pool_sizes()
         self.mode = mode
+        self.terminal = terminal
         self._interactive = _Pool("interactive", interactive or default_interactive, mode)
         self._bulk = _Pool("bulk", bulk or default_bulk, mode)
         self.max_waiting = max_waiting
@@ -320,6 +327,8 @@ class Workers:
     async def _submit(self, pool: _Pool, fn: Callable[..., T], args: tuple) -> T:
         if self._closed:
             raise RuntimeError("the workers are closed")
+        if self.terminal and pool is self._interactive:
+            return fn(*args)
         loop = asyncio.get_running_loop()
         executor = pool.executor()
         try:

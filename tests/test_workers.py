@@ -255,3 +255,15 @@ async def test_closed_workers_refuse_new_jobs():
     await workers.close()
     with pytest.raises(RuntimeError, match="closed"):
         await workers.run(add, 1, 1)
+
+
+async def test_a_terminal_command_runs_light_jobs_here_and_heavy_ones_in_processes():
+    # litbot paper's one TL;DR: no fork server, no worker start-up for milliseconds of work
+    mine = os.getpid()
+    async with Workers(terminal=True, interactive=1, bulk=1) as workers:
+        assert await workers.run(pid) == mine
+        assert [n async for n in workers.map(add, [(1, 2), (3, 4)], heavy=False)] == [3, 7]
+        with pytest.raises(Cooldown):  # a light job's error is raised as it is
+            await workers.run(refuse)
+        assert workers._interactive._executor is None  # no interactive worker was started
+        assert await workers.run(pid, heavy=True) != mine

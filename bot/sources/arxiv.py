@@ -22,15 +22,15 @@ titles and abstracts go through ``latex_to_text``, one bounded call into pylatex
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from xml.etree import ElementTree as ET
 from xml.parsers import expat
-
-from pylatexenc.latex2text import LatexNodes2Text
 
 from bot.licences import ARXIV_DOI_PREFIX, arxiv_copy
 from bot.models import SourceRecord, Update
@@ -130,7 +130,16 @@ def parse_xml(body: bytes) -> ET.Element:
 
 # -- LaTeX ---------------------------------------------------------------------------------------
 
-_DECODER = LatexNodes2Text(math_mode="text", keep_braced_groups=False)
+
+@functools.cache
+def _decoder() -> Any:
+    """pylatexenc's decoder, imported and built when arXiv text first holds LaTeX (a DOI
+    lookup in the terminal never pays for it)."""
+    from pylatexenc.latex2text import LatexNodes2Text
+
+    return LatexNodes2Text(math_mode="text", keep_braced_groups=False)
+
+
 # Text without any of these comes back from pylatexenc unchanged (after the protection below).
 _LATEX_MARKUP = re.compile(r"[\\${}]|--|``|''")
 # In arXiv's plain text "50%", "R&D" and "~10 GeV" mean what they say; to LaTeX they are a
@@ -171,7 +180,7 @@ def latex_to_text(text: str) -> str:
     if len(_BARE_DOLLAR.findall(protected)) % 2:  # "costs $5": a dollar, not math
         protected = _BARE_DOLLAR.sub(_PROTECT["$"], protected)
     try:
-        decoded = _DECODER.latex_to_text(protected)
+        decoded = _decoder().latex_to_text(protected)
     except Exception:  # RecursionError, or a pylatexenc bug reached by odd input
         log.info("arxiv: LaTeX left as written (%d characters)", len(text))
         return text
