@@ -39,6 +39,16 @@ Without a token, the same lookups work in the terminal, for example:
 )
 
 
+def _owner_options(command: argparse.ArgumentParser, *, name: bool) -> None:
+    """Whose bibliography a ``litbot bib`` subcommand works on: a server's or a user's (one of
+    the two is required), and with ``name`` which of their bibliographies."""
+    owner = command.add_mutually_exclusive_group(required=True)
+    owner.add_argument("--guild", type=int, help="the server's id")
+    owner.add_argument("--user", type=int, help="a user's id (their personal bibliographies)")
+    if name:
+        command.add_argument("--name", help="the bibliography (default: the only one / personal)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     import textwrap
 
@@ -75,11 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bib_sub = bib.add_subparsers(dest="bib_command", required=True)
     for name, text in (("export", "write a bibliography to a file"), ("import", "import a file")):
-        cmd = bib_sub.add_parser(name, help=text)
-        owner = cmd.add_mutually_exclusive_group(required=True)
-        owner.add_argument("--guild", type=int, help="the server's id")
-        owner.add_argument("--user", type=int, help="a user's id (their personal bibliographies)")
-        cmd.add_argument("--name", help="the bibliography (default: the only one / personal)")
+        _owner_options(bib_sub.add_parser(name, help=text), name=True)
     export = bib_sub.choices["export"]
     export.add_argument(
         "--format", default="bibtex", help="bibtex, ris, csl-json or a citation style"
@@ -94,10 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
         "version, or the same title, first author and year; merge them with `litbot bib "
         "merge` and the number printed.",
     )
-    owner = dupes.add_mutually_exclusive_group(required=True)
-    owner.add_argument("--guild", type=int, help="the server's id")
-    owner.add_argument("--user", type=int, help="a user's id (their personal bibliographies)")
-    dupes.add_argument("--name", help="the bibliography (default: the only one / personal)")
+    _owner_options(dupes, name=True)
     merge = bib_sub.add_parser(
         "merge",
         help="merge (or keep apart) the look-alike entries an import or a save found",
@@ -106,9 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
         "there first keeps its key, tags and notes are joined, the version of record's "
         "metadata wins), or keep them apart for good.",
     )
-    owner = merge.add_mutually_exclusive_group(required=True)
-    owner.add_argument("--guild", type=int, help="the server's id")
-    owner.add_argument("--user", type=int, help="a user's id (their personal bibliographies)")
+    _owner_options(merge, name=False)
     merge.add_argument("offer", type=int, help="the offer's number, from the report")
     merge.add_argument("--keep-both", action="store_true", help="keep them apart instead")
     watch = bib_sub.add_parser(
