@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.ui.components import DYNAMIC_ITEMS
 from cogs.paper import PaperCog
-from tests.discord_harness import invoke, slash_payload
+from tests.discord_harness import component_payload, invoke, slash_payload
 from tests.discord_limits import message_problems
 from tests.upstream_mock import Canned
 from tests.world import litbot, seeded
@@ -180,3 +181,19 @@ async def test_paper_full_keeps_the_full_card(env):
     embed = calls[-1].payload["embeds"][0]
     assert [f["name"] for f in embed["fields"]][:2] == ["Access", "Identifiers"]
     assert "Sources:" in embed["footer"]["text"] and "Abstract" in embed["description"]
+
+
+async def test_more_under_several_cards_sends_that_card_privately_with_its_buttons(env):
+    # the unfurl's "More" button (a message of three cards has no room for each one's row)
+    bot, _, _ = env
+    bot.add_dynamic_items(*DYNAMIC_ITEMS)
+    doi = "10.1186/s12943-023-01737-7"
+    calls = await invoke(bot, component_payload(f"lit:card:{doi}"))
+    assert calls[0].callback_type == 5 and calls[0].payload["data"]["flags"] == 64
+    sent = calls[-1].payload
+    assert message_problems(sent) == [] and sent["flags"] & 64
+    (embed,) = sent["embeds"]
+    assert embed["url"] == f"https://doi.org/{doi}"
+    assert "Molecular Cancer · 2023 · Review article" in embed["description"]
+    ids = [b.get("custom_id") for row in sent["components"] for b in row["components"]]
+    assert f"lit:cite:{doi}" in ids and f"lit:abstract:{doi}" in ids

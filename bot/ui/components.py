@@ -254,17 +254,24 @@ class SendToDMsButton(RefButton, template=r"lit:dm:(?P<ref>.+)"):
 
 
 class EmbedButton(RefButton, template=r"(?!)"):
-    """One embed about the card's work, privately: subclasses set ``render``."""
+    """One embed about the card's work, privately: subclasses set ``render``, and may give it
+    buttons of its own (``view``)."""
 
     render: ClassVar[Callable[[Work], discord.Embed]]
+
+    def view(self, work: Work) -> discord.ui.View | None:
+        return None
 
     @guarded
     async def callback(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         client: Any = interaction.client
         work = await client.papers.by_ref(self.ref)
+        extra: dict[str, Any] = {}
+        if (view := self.view(work)) is not None:
+            extra["view"] = view
         await interaction.followup.send(
-            embed=type(self).render(work), ephemeral=True, allowed_mentions=NO_MENTIONS
+            embed=type(self).render(work), ephemeral=True, allowed_mentions=NO_MENTIONS, **extra
         )
 
 
@@ -314,23 +321,15 @@ class SourcesButton(EmbedButton, template=r"lit:sources:(?P<ref>.+)"):
     render = staticmethod(render_sources)
 
 
-class CardButton(RefButton, template=r"lit:card:(?P<ref>.+)"):
+class CardButton(EmbedButton, template=r"lit:card:(?P<ref>.+)"):
     """One of several cards in a message, privately with all its buttons (abstract, sources,
     references, map…), which a message of three cards has no room for."""
 
     action, label, emoji = "card", "More", "➕"
+    render = staticmethod(render_compact)
 
-    @guarded
-    async def callback(self, interaction: discord.Interaction) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        client: Any = interaction.client
-        work = await client.papers.by_ref(self.ref)
-        await interaction.followup.send(
-            embed=render_compact(work),
-            view=compact_view(self.ref, work),
-            ephemeral=True,
-            allowed_mentions=NO_MENTIONS,
-        )
+    def view(self, work: Work) -> discord.ui.View | None:
+        return compact_view(self.ref, work)
 
 
 MAP_FILE = "neighbourhood.png"
