@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -32,6 +32,9 @@ log = logging.getLogger("bot")
 # Discord cannot be reached (as for upstream trouble in the terminal commands).
 EXIT_CONFIG = 2
 EXIT_UNREACHABLE = 3
+# A terminal command stopped by SIGTERM exits as a shell reports a signal (128 + 15); the bot
+# itself (``litbot run``) stops cleanly with 0, as a service manager expects.
+EXIT_TERMINATED = 143
 # How much of an error's text a one-line start-up failure shows.
 _REASON_LIMIT = 200
 
@@ -220,6 +223,39 @@ async def run_cli(args, settings: Settings) -> int:
     return 2
 
 
+async def _until_terminated(command: Awaitable[int], name: str) -> int:
+    """Run ``command``; SIGTERM (a service manager stopping the bot, ``kill``) cancels it, so
+    everything closes in order as it unwinds: the Discord session, the worker processes, the
+    HTTP client, the database. Without this, SIGTERM ends the process at once."""
+    import asyncio
+    import signal
+
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    terminated = False
+
+    def terminate() -> None:
+        nonlocal terminated
+        if not terminated:
+            terminated = True
+            log.info("SIGTERM: stopping")
+            task.cancel()
+
+    try:
+        loop.add_signal_handler(signal.SIGTERM, terminate)
+    except (NotImplementedError, RuntimeError):  # no signal handlers here (Windows)
+        return await command
+    try:
+        return await command
+    except asyncio.CancelledError:
+        if not terminated:
+            raise
+        return 0 if name in ("run", "sync") else EXIT_TERMINATED
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = cli.build_parser().parse_args(argv)  # --help and usage errors exit here, lean
     import asyncio
@@ -238,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         setup_logging("INFO" if args.verbose else "ERROR")
     try:
-        return asyncio.run(run_cli(args, settings))
+        return asyncio.run(_until_terminated(run_cli(args, settings), args.command))
     except StartupError as error:
         print(f"litbot: {error}", file=sys.stderr)
         return error.exit_code

@@ -22,7 +22,9 @@ never forks the running asyncio process (its threads and locks). The pools start
 and each worker is warmed as it starts (modules imported, the default style parsed; the
 interactive one also reads the style registry); ``warm()`` starts them ahead of time. A worker
 that dies (``BrokenProcessPool``: killed, out of memory, a crash in C) fails the jobs it was
-running with ``WorkerCrashed`` and its pool is replaced, so later jobs run.
+running with ``WorkerCrashed`` and its pool is replaced, so later jobs run. The other way round,
+a worker whose bot has gone (killed, crashed, stopped without closing its pools) exits as well:
+otherwise it would wait for jobs forever, and keep the fork server alive with it.
 
 ``mode="thread"`` runs the same jobs in threads of this process (tests, scripts): arguments and
 results still go through pickle, so what works here works across processes.
@@ -46,8 +48,10 @@ import contextvars
 import copyreg
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import pickle
+import threading
 from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -93,9 +97,25 @@ def pool_sizes(cpus: int | None = None) -> tuple[int, int]:
 # -- what runs in the worker ------------------------------------------------------------------
 
 
+def _exit_with_parent() -> None:
+    """Exit this worker when the process that started it ends (its sentinel becomes ready):
+    a pool's workers otherwise block on their job queue for ever once the bot is gone."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(0)
+
+    threading.Thread(target=watch, name="litbot-parent-watch", daemon=True).start()
+
+
 def _warm(kind: str) -> None:
-    """A worker's initializer: lower the bulk workers' priority, import and parse what jobs
-    need first (a failure here is logged by the job that needs it, not raised)."""
+    """A worker's initializer: follow the bot out, lower the bulk workers' priority, import
+    and parse what jobs need first (a failure here is logged by the job that needs it, not
+    raised)."""
+    _exit_with_parent()
     if kind == "bulk" and hasattr(os, "nice"):
         with contextlib.suppress(OSError):
             os.nice(BULK_NICE)
