@@ -54,6 +54,7 @@ from bot.storage.citations import CitationCache  # noqa: E402
 from bot.storage.database import open_database  # noqa: E402
 from bot.storage.preferences import Preferences  # noqa: E402
 from bot.workers import Workers  # noqa: E402
+from tests.processes import descendants  # noqa: E402
 
 ACTOR = Actor.administrator(Actor.in_guild(1, 1, 1, can_manage=True).owner)
 NAME = "big"
@@ -79,24 +80,6 @@ def _status_kb(pid: int, field: str) -> int:
     return 0
 
 
-def _descendants(pid: int) -> list[int]:
-    """Every process below ``pid`` (the fork server and the workers it forked)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    out, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            out.append(child)
-            todo.append(child)
-    return out
-
-
 def services(db, workers: Workers) -> BibliographyService:
     store = BibliographyStore(db, workers)
     cites = CiteService(None, CitationCache(db), Preferences(db), workers=workers)  # type: ignore[arg-type]
@@ -118,7 +101,7 @@ async def child(path: str, fmt: str, cold: bool) -> None:
             seconds = time.perf_counter() - t0
             size = exported.size
             exported.close()
-            peaks = [_status_kb(pid, "VmHWM") for pid in _descendants(os.getpid())]
+            peaks = [_status_kb(pid, "VmHWM") for pid in sorted(descendants(os.getpid()))]
     finally:
         await db.close()
     print(

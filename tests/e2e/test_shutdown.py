@@ -19,29 +19,12 @@ from tests.e2e.conftest import SEED, seeded_world
 from tests.e2e.fake_discord import FakeDiscord
 from tests.e2e.process import BotProcess, bot_environment, run_once
 from tests.fakes.upstreams import UpstreamServer
+from tests.processes import descendants
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 
 GONE_WITHIN = 30.0  # seconds allowed for processes to exit (a bound, not a measurement)
 POLL = 0.1
-
-
-def descendants(pid: int) -> set[int]:
-    """Every process below ``pid``: the fork server and the workers it forked."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    out, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            out.add(child)
-            todo.append(child)
-    return out
 
 
 def alive(pid: int) -> bool:
