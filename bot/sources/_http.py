@@ -47,6 +47,11 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 522, 524})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
 MAX_BODY_BYTES = 4 * 1024 * 1024  # Crossref's largest work records (thousands of refs) ~2 MB
+# A 404, a redirect or an error page is read (and dropped) up to this size, so that its keep-alive
+# connection serves the next request: an unread body closes the connection, and the next request
+# to that API pays a new TCP and TLS handshake (a round trip or two) on a card's critical path.
+DRAIN_BYTES = 64 * 1024
+DRAIN_SECONDS = 1.0  # a body trickling in slower than this is not waited for (the answer stands)
 MAX_JSON_DEPTH = 64  # the APIs nest ~8 deep; a `[[[[…` body is an attack, not a record
 # Sent explicitly so that no server can answer in an encoding this module does not bound.
 ACCEPT_ENCODING = "gzip, deflate"
@@ -117,6 +122,25 @@ class _Inflater:
         if not self._z.eof:
             raise zlib.error("truncated compressed body")
         return out
+
+
+async def drain(response: httpx.Response, limit: int = DRAIN_BYTES) -> None:
+    """Read and drop a body not wanted (up to ``limit`` raw bytes), so that the connection can
+    be reused; a larger body, or a failure while reading it, just closes the connection."""
+    if response.is_stream_consumed:
+        return
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return
+    raw = 0
+    try:
+        async with asyncio.timeout(DRAIN_SECONDS):
+            async for chunk in response.aiter_raw():
+                raw += len(chunk)
+                if raw > limit:
+                    return
+    except (TimeoutError, httpx.HTTPError, httpx.StreamError, OSError):
+        return
 
 
 async def read_body(response: httpx.Response, limit: int) -> bytes:
@@ -300,8 +324,10 @@ class Upstream:
                     url, request_params = str(target), None
                     if target.host != origin:
                         headers = {"Accept-Encoding": ACCEPT_ENCODING}  # keys stay home
+                    await drain(response)
                     continue
                 if status != 200:
+                    await drain(response)
                     return status, response, None
                 return status, response, await read_body(response, self.max_bytes)
         raise _Unusable(f"more than {MAX_REDIRECTS} redirects")
