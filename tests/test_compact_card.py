@@ -343,3 +343,15 @@ def test_sources_view_keeps_the_record():
     assert "Name order of author 2" in notes
     assert "Correction" in next(f for f in embed["fields"] if f["name"] == "Notices")["value"]
     assert embed_problems(render_sources(pathological()).to_dict()) == []
+
+
+def test_a_work_shown_again_gets_its_card_from_memory_each_caller_its_own_copy():
+    work = everything()
+    first, again = render_compact(work), render_compact(work)
+    assert first is not again and first.to_dict() == again.to_dict()
+    first.title = "changed by one caller"
+    assert render_compact(work).title == again.title  # the kept card is untouched
+    newer = dataclasses.replace(work, title="A newer title")  # a late source changed it
+    assert render_compact(newer).title.startswith("A newer title")
+    assert render_compact(work, 2).title.startswith("2️⃣")  # numbered cards kept apart
+    assert not render_compact(work).title.startswith("2️⃣")

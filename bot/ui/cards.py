@@ -8,6 +8,7 @@ policy (``safe_url``, ``doi_url``, ``link``); the embed is built within Discord'
 from __future__ import annotations
 
 import textwrap
+from collections import OrderedDict
 from dataclasses import replace
 
 import discord
@@ -598,10 +599,30 @@ def compact_lines(work: Work) -> list[str]:
 NUMBERS = ("1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣", "🔟")
 
 
+# Warm cards render the same Work object again and again (a paper passed round the lab): its
+# compact card is kept, by the object's identity (a Work is immutable; the entry holds the
+# object, so its id is not reused while the entry lives), and each caller gets its own copy.
+COMPACT_CACHE = 512
+_compact_cards: OrderedDict[tuple[int, int | None], tuple[Work, discord.Embed]] = OrderedDict()
+
+
 def render_compact(work: Work, number: int | None = None) -> discord.Embed:
     """The compact card (the default): at most ``COMPACT_LINES`` lines of a desktop client.
     ``number`` (1–10): one of several cards in a message, its title led by a keycap that its
     buttons carry too."""
+    key = (id(work), number)
+    cached = _compact_cards.get(key)
+    if cached is not None and cached[0] is work:
+        _compact_cards.move_to_end(key)
+        return cached[1].copy()
+    embed = _render_compact(work, number)
+    _compact_cards[key] = (work, embed)
+    if len(_compact_cards) > COMPACT_CACHE:
+        _compact_cards.popitem(last=False)
+    return embed.copy()
+
+
+def _render_compact(work: Work, number: int | None) -> discord.Embed:
     mark = f"{NUMBERS[number - 1]} " if number and 1 <= number <= len(NUMBERS) else ""
     width = COMPACT_TITLE_WIDTH - (3 if mark else 0)  # a keycap takes about two characters
     title = _fit_rich(work.rich("title"), COMPACT_TITLE_LINES, width, TITLE_LIMIT - len(mark))
