@@ -15,6 +15,7 @@ live).
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 import unicodedata
@@ -103,7 +104,15 @@ _HOST = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62})?(?:\.[a-z0-9](?:[a-z0-9-]{0,62}
 _DOI_SAFE = "/:;=,@!$&*+()'"
 
 
+@functools.cache
+def _outside(safe: frozenset[str]) -> re.Pattern[str]:
+    """A character not in ``safe`` (one pattern per safe set, built once)."""
+    return re.compile("[^" + "".join(re.escape(ch) for ch in sorted(safe)) + "]")
+
+
 def _encode(part: str, safe: frozenset[str]) -> str:
+    if not _outside(safe).search(part):  # the usual case: nothing to encode
+        return part
     out = []
     for i, ch in enumerate(part):
         if ch in safe:
@@ -120,12 +129,23 @@ def _unsafe_char(ch: str) -> bool:
     return ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
 
 
+# The ASCII characters ``_unsafe_char`` refuses: controls, space and DEL (``isspace`` adds no
+# other ASCII character, and ASCII has no format or unassigned ones).
+_UNSAFE_ASCII = re.compile(r"[\x00-\x20\x7f]")
+
+
+def _has_unsafe_char(url: str) -> bool:
+    if url.isascii():  # the usual case, without a call per character
+        return _UNSAFE_ASCII.search(url) is not None
+    return any(_unsafe_char(ch) for ch in url)
+
+
 def _checked(url: str | None, safe: frozenset[str]) -> tuple[str, str] | None:
     """(scheme://host[:port], encoded rest) for a URL that passes the policy, else None."""
     if not url or not isinstance(url, str):
         return None
     url = url.strip()
-    if len(url) > 4 * URL_LIMIT or any(_unsafe_char(ch) for ch in url) or "\\" in url:
+    if len(url) > 4 * URL_LIMIT or _has_unsafe_char(url) or "\\" in url:
         return None
     try:
         parts = urlsplit(url)

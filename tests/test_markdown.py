@@ -234,3 +234,30 @@ def test_property_policy_output_is_idempotent_and_link_safe(url):
     text = url_text(url)
     if text is not None:
         assert url_text(text) == text and safe_url(text) is not None
+
+
+@given(st.text(alphabet=st.sampled_from("aZ09-._~/%?#()'[] é\u200b\x00"), max_size=40))
+def test_the_url_checks_fast_paths_agree_with_the_character_by_character_rules(text):
+    """_encode and the unsafe-character check skip work for the usual (all-safe, ASCII)
+    URL; whatever they skip, the result is what the rule for each character gives."""
+    from urllib.parse import quote
+
+    from bot.markdown import _HEX, _LINK_SAFE, _TEXT_SAFE, _encode, _has_unsafe_char, _unsafe_char
+
+    def by_character(part: str, safe: frozenset[str]) -> str:
+        return "".join(
+            ch
+            if ch in safe
+            or (
+                ch == "%"
+                and part[i + 1 : i + 3]
+                and set(part[i + 1 : i + 3]) <= _HEX
+                and len(part[i + 1 : i + 3]) == 2
+            )
+            else quote(ch, safe="")
+            for i, ch in enumerate(part)
+        )
+
+    assert _has_unsafe_char(text) == any(_unsafe_char(ch) for ch in text)
+    for safe in (_LINK_SAFE, _TEXT_SAFE):
+        assert _encode(text, safe) == by_character(text, safe)
