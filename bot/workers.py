@@ -212,6 +212,14 @@ class _Pool:
                 )
         return self._executor
 
+    def starting(self, executor: Executor) -> bool:
+        """Whether a job given to ``executor`` may start a worker process: a process pool
+        starts its workers on demand, until it has ``size`` of them."""
+        if not isinstance(executor, ProcessPoolExecutor):
+            return False
+        processes = getattr(executor, "_processes", None)
+        return not isinstance(processes, dict) or len(processes) < self.size
+
     def replace(self, broken: Executor) -> None:
         """A new executor for the next jobs, unless another caller replaced it already."""
         if self._executor is broken:
@@ -355,6 +363,12 @@ class Workers:
             if self.mode == "thread":
                 blob = pickle.dumps((fn, args))
                 return pickle.loads(await loop.run_in_executor(executor, _call_pickled, blob))
+            if pool.starting(executor):
+                # Starting a worker blocks the caller until the fork server has forked it (and
+                # the first time, until the fork server has imported PRELOAD: most of a
+                # second). That wait happens in a thread, never on the event loop.
+                job = await asyncio.to_thread(executor.submit, _call, fn, args)
+                return await asyncio.wrap_future(job)
             return await loop.run_in_executor(executor, _call, fn, args)
         except BrokenProcessPool as error:
             pool.replace(executor)

@@ -267,3 +267,26 @@ async def test_a_terminal_command_runs_light_jobs_here_and_heavy_ones_in_process
             await workers.run(refuse)
         assert workers._interactive._executor is None  # no interactive worker was started
         assert await workers.run(pid, heavy=True) != mine
+
+
+async def test_starting_a_worker_process_never_blocks_the_event_loop(monkeypatch):
+    # ProcessPoolExecutor.submit starts a worker on demand and waits for the fork server to
+    # fork it (the first time, for the fork server to import PRELOAD: most of a second)
+    import threading
+    from concurrent.futures import ProcessPoolExecutor
+
+    threads: list[bool] = []
+    original = ProcessPoolExecutor.submit
+
+    def submit(self, fn, /, *args, **kwargs):
+        threads.append(threading.current_thread() is threading.main_thread())
+        return original(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(ProcessPoolExecutor, "submit", submit)
+    async with Workers(interactive=1, bulk=2) as workers:
+        first = await workers.run(pid)
+        assert threads == [False]  # the pool started from a thread
+        assert await workers.run(pid) == first
+        assert threads == [False, True]  # started: jobs go straight to the running worker
+        await asyncio.gather(workers.run(pid, heavy=True), workers.run(pid, heavy=True))
+        assert threads[2:] == [False, False]
