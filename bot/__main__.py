@@ -93,7 +93,6 @@ async def open_services(settings: Settings, *, terminal: bool = False) -> AsyncI
     """The shared HTTP client and the database, opened once and closed in reverse order.
     ``terminal``: a one-shot terminal command, whose light CPU jobs run in this process
     (``bot.workers``)."""
-    import functools
     import sqlite3
 
     from bot.papers import PaperService
@@ -111,8 +110,8 @@ async def open_services(settings: Settings, *, terminal: bool = False) -> AsyncI
         try:
             async with Workers(terminal=terminal) as workers:  # processes start on first use
                 upstreams = build_upstreams(settings, client)
-                for upstream in upstreams.all():  # bulk list bodies parse in the bulk pool
-                    upstream.cpu = functools.partial(workers.run, heavy=True)
+                for upstream in upstreams.all():  # big list bodies parse in the workers
+                    upstream.cpu = workers.run
                 papers = PaperService(
                     upstreams,
                     WorkCache(db),

@@ -212,9 +212,10 @@ async def test_bulk_list_bodies_are_parsed_in_a_worker_process_with_the_same_ans
         inline = await module._fetch_dois(upstream, dois)  # a member's: parsed on the loop
         calls: list[str] = []
 
-        async def cpu(fn, *args):
+        async def cpu(fn, *args, heavy):
             calls.append(fn.__qualname__)
-            return await workers.run(fn, *args, heavy=True)
+            assert heavy  # a bulk turn's: the bulk pool
+            return await workers.run(fn, *args, heavy=heavy)
 
         upstream.cpu = cpu
         with bulk_work():
@@ -226,3 +227,30 @@ async def test_bulk_list_bodies_are_parsed_in_a_worker_process_with_the_same_ans
     assert "10.9999/unknown-1" not in parsed and len(parsed) == len(inline) == 12
     for doi, record in inline.items():
         assert parsed[doi] == record, doi
+
+
+async def test_a_members_big_batch_is_parsed_in_the_interactive_worker_a_small_one_here(
+    mock, tmp_path
+):
+    """A member's burst of cold cards: twenty records parsed on the loop would stall every
+    other member's card, so a batch of INTERACTIVE_WORKER_RECORDS or more goes to the
+    interactive worker (not behind bulk work); a smaller one is parsed where it lands."""
+    from bot.sources.batching import INTERACTIVE_WORKER_RECORDS
+    from bot.workers import Workers
+
+    dois = known(mock, "crossref")[: INTERACTIVE_WORKER_RECORDS + 2]
+    client, up = await upstreams(mock, tmp_path, {"crossref": (10.0, 1, 1)})
+    async with client, Workers() as workers:
+        pools: list[bool] = []
+
+        async def cpu(fn, *args, heavy):
+            pools.append(heavy)
+            return await workers.run(fn, *args, heavy=heavy)
+
+        up.crossref.cpu = cpu
+        big = await crossref._fetch_dois(up.crossref, dois)
+        small = await crossref._fetch_dois(up.crossref, dois[: INTERACTIVE_WORKER_RECORDS - 1])
+    assert pools == [False]  # the big batch only, in the interactive pool
+    assert len(big) == len(dois)
+    for doi, record in small.items():
+        assert big[doi] == record, doi

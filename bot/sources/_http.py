@@ -292,8 +292,8 @@ class Upstream:
     max_depth: int = MAX_JSON_DEPTH
     # Request batchers by kind (``bot.sources.batching``), created on first use.
     batchers: dict[str, Any] = field(default_factory=dict, repr=False)
-    # Runs ``fn(*args)`` in a low-priority worker process (``Workers.run(heavy=True)``): bulk
-    # list bodies are parsed there (``bot.sources.batching.in_worker``). None: on the loop.
+    # Runs ``fn(*args, heavy=…)`` in a worker process (``Workers.run``): big list bodies are
+    # parsed there (``bot.sources.batching.in_worker``). None: on the loop.
     cpu: Callable[..., Awaitable[Any]] | None = field(default=None, repr=False)
 
     def url(self, path: str) -> str:

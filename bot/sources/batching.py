@@ -161,34 +161,41 @@ class Batcher(Generic[V]):
 
 # A bulk list answer of at least this many records is parsed in a worker process.
 WORKER_RECORDS = 5
+# A member's list answer (their burst of cold cards) of at least this many records too, in the
+# interactive worker: twenty Crossref records parsed on the loop stall it for tens of ms, and
+# every other member's card with it (``bench/load.py --why``). Fewer are parsed where they
+# land: a worker's round trip would cost a small batch more than it saves.
+INTERACTIVE_WORKER_RECORDS = 10
 # A record that broke its parser, as a worker reports it (the caller makes it that source's
 # failure for that key: ``Upstream.unexpected``).
 UNEXPECTED = "unexpected"
 
 
 def in_worker(up: Upstream, keys: Sequence[str]) -> bool:
-    """Whether a list request for ``keys`` is parsed in a bulk worker process: a bulk turn's
-    (a re-check, an import) with a few records or more, when the upstream has one. The event
-    loop then only moves bytes, and the parsing runs at the bulk workers' lower CPU priority,
-    so a member's card is not queued behind a re-check's parsing (``bench/watch.py``)."""
-    return (
-        up.cpu is not None
-        and len(keys) >= WORKER_RECORDS
-        and current_requester().priority != INTERACTIVE
-    )
+    """Whether a list request for ``keys`` is parsed in a worker process, when the upstream
+    has them: a bulk turn's (a re-check, an import) with a few records or more, in a bulk
+    worker at its lower CPU priority, so a member's card is not queued behind a re-check's
+    parsing (``bench/watch.py``); a member's with many (``INTERACTIVE_WORKER_RECORDS``), in the
+    interactive worker. The event loop then only moves bytes."""
+    if up.cpu is None:
+        return False
+    member = current_requester().priority == INTERACTIVE
+    return len(keys) >= (INTERACTIVE_WORKER_RECORDS if member else WORKER_RECORDS)
 
 
 async def parsed_in_worker(
     up: Upstream, path: str, params: dict[str, str], parse: Callable[..., Any], *args: Any
 ) -> Any:
-    """GET ``path`` and ``parse(body, *args, max_depth)`` in a worker. A body the worker
-    cannot read is this source's failure, as on the loop."""
+    """GET ``path`` and ``parse(body, *args, max_depth)`` in a worker: the interactive one for
+    a member's request, a bulk one otherwise. A body the worker cannot read is this source's
+    failure, as on the loop."""
     assert up.cpu is not None
+    heavy = current_requester().priority != INTERACTIVE
     body = await up.get_bytes(path, params, acquired=True)
     if body is None:  # a list answers 200 even when empty: 404 is a failure
         raise up.unexpected(path)
     try:
-        return await up.cpu(parse, body, *args, up.max_depth)
+        return await up.cpu(parse, body, *args, up.max_depth, heavy=heavy)
     except ValueError as exc:
         log.warning("%s: unusable list body for %s: %s", up.name, path, str(exc)[:200])
         raise up.unexpected(path) from exc
