@@ -274,7 +274,8 @@ class Upstream:
 
     ``params`` and ``headers`` are added to every request (``mailto``, ``api_key``,
     ``x-api-key``); they are never logged. ``timeout`` is the deadline of one attempt (connect
-    and every read together); all attempts of one call share ``2 × timeout``.
+    and every read together); all attempts of one call share ``2 × timeout``, counted from the
+    first attempt's turn (time spent queued for the rate limiter is not in it).
     """
 
     client: httpx.AsyncClient
@@ -339,12 +340,17 @@ class Upstream:
         batch, see ``bot.sources.batching``); it is released here like any other."""
         merged = {**(self.params or {}), **(params or {})}
         attempt = 0
-        started = time.monotonic()
+        started: float | None = None
         budget = 2 * self.timeout
         while True:
             if not acquired:
                 await self.limiter.acquire()
             acquired = False
+            # The budget bounds the upstream's time, from the first turn: a request that queued
+            # behind a burst (Semantic Scholar's one a second) still gets a whole attempt, not
+            # what is left of a budget spent waiting (a sure timeout that costs its token).
+            if started is None:
+                started = time.monotonic()
             status: int | None = None
             wait: float | None = None
             retry = True

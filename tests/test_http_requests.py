@@ -1,9 +1,12 @@
-"""Keep-alive across answers that are not records: a 404, a redirect or an error page is read
+"""What one upstream request costs beyond its answer.
+
+Keep-alive across answers that are not records: a 404, a redirect or an error page is read
 and dropped (bounded in size and time) so that its connection serves the next request. An
 unread body closes the connection, and the next request to that API would pay a new TCP and TLS
-handshake on a card's critical path.
+handshake on a card's critical path. A real HTTP server on 127.0.0.1 (aiohttp) counts the
+connections it is asked on.
 
-A real HTTP server on 127.0.0.1 (aiohttp) counts the connections it is asked on.
+The time budget of a request starts at its turn: waiting for the rate limiter is not in it.
 """
 
 from __future__ import annotations
@@ -98,3 +101,18 @@ async def test_a_404_whose_body_trickles_is_still_unknown(server, monkeypatch):
         up = Upstream(client, "api", server.url, FairLimiter(100), retries=0, timeout=10)
         assert await up.get_json("/slow") is None  # not "timed out": the 404 is the answer
         assert await up.get_json("/ok") == {"ok": True}
+
+
+async def test_a_request_that_queued_for_its_turn_still_gets_a_whole_attempt():
+    # one request every 2 s (Semantic Scholar's kind of limit): the second request waits
+    # longer than the whole budget (2 x timeout) before it is sent, then takes 0.3 s
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.3)
+        return httpx.Response(200, json={"ok": True})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(slow)) as client:
+        up = Upstream(
+            client, "api", "http://api.test", FairLimiter(0.5, burst=1), timeout=0.5, retries=0
+        )
+        first, second = await asyncio.gather(up.get_json("/a"), up.get_json("/b"))
+    assert first == second == {"ok": True}
