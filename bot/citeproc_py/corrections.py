@@ -10,6 +10,7 @@ Sections refer to https://docs.citationstyles.org/en/stable/specification.html.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from citeproc import CitationItem, model
-from citeproc.string import String, join
+from citeproc.string import MixedString, String, join, normalize_seam
 
 from bot import richtext
 from bot.citeproc_py import names as csl_names
@@ -35,6 +36,8 @@ DISPLAY = {
     "right-inline": ("\ue00c", "\ue00d"),
     "indent": ("\ue00e", "\ue00f"),
 }
+_UNSET = object()  # (a memo's missing value: None is a value)
+_PLAIN = (str, String, MixedString)  # what "" + s + "" gives back unchanged
 _DECORATIONS = ("font-style", "font-variant", "font-weight", "text-decoration", "vertical-align")
 # variables printed as they are: never rich text, never cased
 VERBATIM = frozenset({"URL", "DOI", "ISBN", "ISSN", "PMID", "PMCID", "call-number"})
@@ -177,6 +180,141 @@ def _memoised_lookups() -> None:
     CitationItem.reference = property(reference)
 
 
+def children(element: Any) -> tuple[tuple[Any, bool], ...]:
+    """An element's children and whether each is a cs:choose, read once per style element
+    (the tree never changes after loading; only attribute values are set for a while)."""
+    found = element.__dict__.get("_children")
+    if found is None:
+        found = element.__dict__["_children"] = tuple(
+            (child, isinstance(child, model.Choose)) for child in element.iterchildren()
+        )
+    return found
+
+
+@correction("—", "children, roots, macros, terms and child elements looked up once per element")
+def _memoised_tree() -> None:
+    """citeproc-py walks the style tree for every entry, asking lxml again for each element's
+    children, root, macros (an XPath built per call), terms (one per locale) and named child
+    elements (``self.layout``: a path compiled per call). The style never changes after it
+    is loaded, so each answer is kept on the element (the engine holds every element, so
+    their proxies and these caches live as long as the style); the walks are citeproc-py's,
+    unchanged."""
+    join_ = model.join
+    VariableError = model.VariableError
+
+    def render_children(self: Any, item: Any, delimiter: str = "", **kwargs: Any) -> Any:
+        output = []
+        for child, choose in children(self):
+            try:
+                if choose:
+                    text = child.render(item, delimiter=delimiter, **kwargs)
+                else:
+                    text = child.render(item, **kwargs)
+                if text is not None:
+                    output.append(text)
+            except VariableError:
+                pass
+        if output:
+            return join_(output, delimiter)
+        return None
+
+    model.Parent.render_children = render_children
+
+    ConditionFailed = model.ConditionFailed
+
+    def choose(self: Any, item: Any, context: Any = None, delimiter: str = "", **kwargs: Any):
+        if _renders_nothing(self, item):  # (every branch renders nothing: see _absent_plan)
+            return None
+        for child, _ in children(self):
+            try:
+                return child.render(item, context=context, delimiter=delimiter, **kwargs)
+            except ConditionFailed:
+                continue
+        return None
+
+    model.Choose.render = choose
+
+    def calls(element: Any) -> bool:
+        found = element.__dict__.get("_calls")
+        if found is None:
+            found = element.__dict__["_calls"] = bool(element.calls_variable())
+        return found
+
+    def group(self: Any, item: Any, context: Any = None, **kwargs: Any) -> Any:
+        output = []
+        variable_called = False
+        variable_rendered = False
+        delimiter = self.get("delimiter", "")
+        for child, is_choose in children(self):
+            variable_called = variable_called or calls(child)
+            try:
+                if is_choose:
+                    child_text = child.render(item, context=context, delimiter=delimiter, **kwargs)
+                else:
+                    child_text = child.render(item, context=context, **kwargs)
+                if child_text is not None:
+                    output.append(child_text)
+                    variable_rendered = variable_rendered or calls(child)
+            except VariableError:
+                pass
+        success = not variable_called or (variable_called and variable_rendered)
+        if output and success:
+            return self.join(output)
+        raise VariableError
+
+    model.Group.process = group
+
+    def get_root(self: Any) -> Any:
+        root = self.__dict__.get("_root")
+        if root is None:
+            root = self.__dict__["_root"] = self.getroottree().getroot()
+        return root
+
+    model.CitationStylesElement.get_root = get_root
+
+    original_macro = model.CitationStylesElement.get_macro
+
+    def get_macro(self: Any, name: str) -> Any:
+        macros = self.get_root().__dict__.setdefault("_macros", {})
+        macro = macros.get(name)
+        if macro is None:
+            macro = macros[name] = original_macro(self, name)
+        return macro
+
+    model.CitationStylesElement.get_macro = get_macro
+
+    original_term = model.Locale.get_term
+    missing = object()
+
+    def get_term(self: Any, name: str, form: Any = None, zero_padded: bool = False) -> Any:
+        terms = self.__dict__.setdefault("_terms", {})
+        key = (name, form, zero_padded)
+        term = terms.get(key)
+        if term is None:
+            try:
+                term = original_term(self, name, form, zero_padded)
+            except IndexError:
+                term = missing
+            terms[key] = term
+        if term is missing:
+            raise IndexError
+        return term
+
+    model.Locale.get_term = get_term
+
+    original_getattr = model.SomewhatObjectifiedElement.__getattr__
+
+    def getattr_(self: Any, name: str) -> Any:  # self.layout, self.terms, self.name…
+        found = original_getattr(self, name)
+        if found is not None and not name.startswith("__"):
+            # (next time: no call). A missing child is looked up again: citeproc-py inserts a
+            # cs:name into a cs:names that has none (on every render: it never finds it).
+            self.__dict__[name] = found
+        return found
+
+    model.SomewhatObjectifiedElement.__getattr__ = getattr_
+
+
 @correction("—", "a condition's tests are read from its attributes once per style element")
 def _conditions() -> None:
     """``cs:if``/``cs:else-if`` as citeproc-py evaluates them (the same tests, in the same
@@ -201,8 +339,26 @@ def _conditions() -> None:
             spec = self.__dict__["_tests"] = (types, variables, others, self.get("match"))
         return spec
 
-    def render(self: Any, item: Any, context: Any = None, delimiter: str = "", **kwargs: Any):
-        types, variables, others, match = tests(self)
+    def holds(self: Any, item: Any, context: Any) -> bool:
+        spec = self.__dict__.get("_tests")
+        types, variables, others, match = spec if spec is not None else tests(self)
+        if not others:  # type and variable tests only (no side effects: answered early)
+            reference = item.reference
+            if match == "any" or match == "none":
+                found = (types is not None and reference.type in types) or (
+                    variables is not None
+                    and any(
+                        ("locator" in item) if v == "locator" else dict.__contains__(reference, v)
+                        for v in variables
+                    )
+                )
+                return found if match == "any" else not found
+            if types is not None and any(t != reference.type for t in types):
+                return False
+            return variables is None or all(
+                ("locator" in item) if v == "locator" else dict.__contains__(reference, v)
+                for v in variables
+            )
         results: list[Any] = []
         if types is not None:
             kind = item.reference.type
@@ -222,15 +378,17 @@ def _conditions() -> None:
             else:
                 results += self._position(item, context)
         if match == "any":
-            result = any(results)
-        elif match == "none":
-            result = not any(results)
-        else:
-            result = all(results)
-        if not result:
+            return any(results)
+        if match == "none":
+            return not any(results)
+        return all(results)
+
+    def render(self: Any, item: Any, context: Any = None, delimiter: str = "", **kwargs: Any):
+        if not holds(self, item, context):
             raise model.ConditionFailed
         return self.render_children(item, context=context, delimiter=delimiter, **kwargs)
 
+    model.If.holds = holds
     model.If.render = render
 
 
@@ -311,27 +469,38 @@ def _registered_keys() -> None:
     "small caps, nocase, nodecor, quotes, apostrophes); strip-periods keeps “e.g”",
 )
 def _text_variables() -> None:
+    def spec(self: Any) -> tuple[str | None, bool, str, str | None]:
+        """(variable, strip-periods, kind of text, what process renders), read once."""
+        found = self.__dict__.get("_text")
+        if found is None:
+            attrib = self.attrib
+            variable = self.get("variable")
+            if variable is None or "macro" in attrib:
+                kind = "macro" if "macro" in attrib else "term"
+            elif variable in VERBATIM:
+                kind = "verbatim"
+            elif variable in NUMBER_VARIABLES and variable != "citation-number":
+                kind = "number"
+            else:
+                kind = "data"
+            source = next((a for a in ("variable", "macro", "term", "value") if a in attrib), None)
+            strip = self.get("strip-periods", "false").lower() == "true"
+            found = self.__dict__["_text"] = (variable, strip, kind, source)
+        return found
+
     def render(self: Any, item: Any, *args: Any, **kwargs: Any) -> Any:
         text, language = self.process(item, *args, **kwargs)
         if text is None or text == "":
             return None
-        variable = self.get("variable")
+        variable, strip, kind, _ = spec(self)
         text = str(text)
-        if self.get("strip-periods", "false").lower() == "true":
+        if strip:
             text = strip_periods(text)
-        if variable is None or "macro" in self.attrib:
-            kind = "macro" if "macro" in self.attrib else "term"
-        elif variable in VERBATIM:
-            kind = "verbatim"
-        elif variable in NUMBER_VARIABLES and variable != "citation-number":
-            kind = "number"
-        else:
-            kind = "data"
         text = str(self.case(text, language))
         if kind == "data":
             text = STATE.read(text)
         elif kind == "term":
-            text = richtext.read_csl(text, _quotes(self))
+            text = _term_text(text, _quotes(self))
         elif kind == "verbatim" and STATE.verbatim is not None:
             text = STATE.verbatim(variable, text)
         elif kind == "verbatim":
@@ -347,14 +516,43 @@ def _text_variables() -> None:
     original_process = model.Text.process
 
     def process(self: Any, item: Any, context: Any = None, **kwargs: Any) -> Any:
-        text, language = original_process(self, item, context, **kwargs)
-        try:
-            lang = str(item.reference.language)[:2].lower()
-        except Exception:
-            lang = (self.get_root().get("default-locale") or "en")[:2].lower()
+        # citeproc-py's Text.process (the same lookups), and the item's language as read here
+        source = spec(self)[3]
+        if source is None:  # (citeproc-py fails as it always did)
+            return original_process(self, item, context, **kwargs)
+        if context is None:
+            context = self
+        value = dict.get(item.reference, "language")  # (what reference.language reads)
+        if value is None:
+            default = self.get_root().get("default-locale")
+            language = (default if default is not None else "en")[:2]
+            lang = (default or "en")[:2].lower()
+        else:
+            language = value[:2]
+            lang = str(value)[:2].lower()
+        if source == "variable":
+            text = self._variable(item, context)
+        elif source == "macro":
+            text = self.get_macro(self.get("macro")).render(item, context)
+        elif source == "term":
+            text = self._term(item)
+        else:
+            text = String(self.preformat(self.get("value")))
         return text, lang or language
 
     model.Text.process = process
+
+
+@functools.lru_cache(maxsize=4096)
+def _term_text(text: str, quotes: tuple[str, str, str, str]) -> str:
+    """A term as rich text (pure: a style prints the same few terms on every entry)."""
+    return richtext.read_csl(text, quotes)
+
+
+@functools.lru_cache(maxsize=8192)
+def _cased(text_case: str, text: str) -> str:
+    """``textcase`` (pure): the same titles and terms are cased for sort keys and entries."""
+    return textcase.TEXT_CASES[text_case](text)
 
 
 def _number_text(element: Any, value: str, variable: str) -> str:
@@ -390,11 +588,15 @@ def _text_case() -> None:
     original_case = model.TextCased.case
 
     def case(self: Any, text: Any, language: str | None = None) -> Any:
-        text_case = self.get("text-case")
+        text_case = self.__dict__.get("_text_case", _UNSET)
+        if text_case is _UNSET:
+            text_case = self.__dict__["_text_case"] = self.get("text-case")
+        if text_case is None:  # (citeproc-py's case leaves the text as it is)
+            return text
         if text_case in textcase.TEXT_CASES:
             if text_case == "title" and language and language != "en":
                 return text
-            return String(textcase.TEXT_CASES[text_case](str(text)))
+            return String(_cased(text_case, str(text)))
         return original_case(self, text, language)
 
     model.TextCased.case = case
@@ -413,11 +615,15 @@ def _formatting() -> None:
         if string is None:
             return None
         text = str(string)
-        for attribute in _DECORATIONS:
-            value = self.get(attribute)
-            if value and (attribute, value) in richtext.STYLE_MARKS:
-                open_, close = richtext.STYLE_MARKS[(attribute, value)]
-                text = open_ + text + close
+        marks = self.__dict__.get("_marks")
+        if marks is None:
+            marks = self.__dict__["_marks"] = tuple(
+                richtext.STYLE_MARKS[(attribute, value)]
+                for attribute in _DECORATIONS
+                if (value := self.get(attribute)) and (attribute, value) in richtext.STYLE_MARKS
+            )
+        for open_, close in marks:
+            text = open_ + text + close
         return String(text)
 
     model.Formatted.format = format
@@ -430,7 +636,10 @@ def _formatting() -> None:
 )
 def _quotes_marks() -> None:
     def quote(self: Any, string: Any) -> Any:
-        if self.get("quotes", "false").lower() == "true":
+        quoted = self.__dict__.get("_quoted")
+        if quoted is None:
+            quoted = self.__dict__["_quoted"] = self.get("quotes", "false").lower() == "true"
+        if quoted:
             return richtext.QUOTE_OUTER_OPEN + str(string) + richtext.QUOTE_OUTER_CLOSE
         return string
 
@@ -443,28 +652,39 @@ def _quotes_marks() -> None:
     "(“Title”, in *Book*)",
 )
 def _affixes() -> None:
-    original_wrap = model.Affixed.wrap
+    def affixes(self: Any) -> tuple[str, str, Any]:
+        """(prefix as wrapped, suffix, display marks), read once per style element."""
+        found = self.__dict__.get("_affixes")
+        if found is None:
+            prefix = self.get("prefix")
+            if (
+                prefix
+                and prefix[0] in ".,"
+                and any(
+                    self.get(a, "normal") not in ("normal", "none", "baseline")
+                    for a in _DECORATIONS
+                )
+            ):
+                prefix = prefix[0] + PREFIX_MARK + prefix[1:]
+            found = self.__dict__["_affixes"] = (
+                prefix or "",
+                self.get("suffix", ""),
+                DISPLAY.get(self.get("display")),  # type: ignore[arg-type]
+            )
+        return found
 
     def wrap(self: Any, string: Any) -> Any:
-        prefix = self.get("prefix")
-        if (
-            string is not None
-            and prefix
-            and prefix[0] in ".,"
-            and any(
-                self.get(a, "normal") not in ("normal", "none", "baseline") for a in _DECORATIONS
-            )
-        ):
-            self.set("prefix", prefix[0] + PREFIX_MARK + prefix[1:])
-            try:
-                text = original_wrap(self, string)
-            finally:
-                self.set("prefix", prefix)
-        else:
-            text = original_wrap(self, string)
-        display = self.get("display")
-        if text is not None and display in DISPLAY:  # (Display: the affixes go inside)
-            text = String(DISPLAY[display][0] + str(text) + DISPLAY[display][1])
+        if string is None:
+            return None
+        prefix, suffix, display = affixes(self)
+        if not prefix and not suffix and type(string) in _PLAIN:
+            text = string  # (what citeproc-py's wrap gives: "" + s + "" is s, of its type)
+        else:  # citeproc-py's Affixed.wrap
+            string = normalize_seam(prefix, string)
+            text = prefix + string
+            text = text + normalize_seam(text, suffix)
+        if text is not None and display is not None:  # (Display: the affixes go inside)
+            text = String(display[0] + str(text) + display[1])
         return text
 
     model.Affixed.wrap = wrap
@@ -535,11 +755,16 @@ def _is_numeric() -> None:
     'disambiguate="true" holds for items that disambiguation could not tell apart otherwise',
 )
 def _disambiguate_condition() -> None:
-    original_render = model.If.render
+    holds = model.If.holds
 
     def render(self: Any, item: Any, context: Any = None, delimiter: str = "", **kwargs: Any):
-        if "disambiguate" not in self.attrib:
-            return original_render(self, item, context=context, delimiter=delimiter, **kwargs)
+        plain_if = self.__dict__.get("_plain_if")
+        if plain_if is None:
+            plain_if = self.__dict__["_plain_if"] = "disambiguate" not in self.attrib
+        if plain_if:
+            if not holds(self, item, context):
+                raise model.ConditionFailed
+            return self.render_children(item, context=context, delimiter=delimiter, **kwargs)
         wanted = self.get("disambiguate").lower() == "true"
         held = bool(STATE.request and STATE.request.disambiguate)
         others = {k: v for k, v in self.attrib.items() if k not in ("disambiguate", "match")}
@@ -548,10 +773,10 @@ def _disambiguate_condition() -> None:
                 raise model.ConditionFailed
             return self.render_children(item, context=context, delimiter=delimiter, **kwargs)
         match = self.get("match", "all")
-        try:
-            original_render(self, item, context=context, delimiter="", **kwargs)
+        if holds(self, item, context):  # (the other tests' children render, as they did)
+            self.render_children(item, context=context, delimiter="", **kwargs)
             rest = True
-        except model.ConditionFailed:
+        else:
             rest = False
         results = [held == wanted, rest]
         ok = {"any": any(results), "none": not any(results)}.get(match, all(results))
@@ -628,6 +853,8 @@ def _group_suppression() -> None:
     original_group = model.Group.process
 
     def group(self: Any, item: Any, *args: Any, **kwargs: Any) -> Any:
+        if _renders_nothing(self, item):  # (none of its variables: see _absent_plan)
+            raise model.VariableError
         called, rendered = STATE.called, STATE.rendered
         text = original_group(self, item, *args, **kwargs)  # raises VariableError when empty
         if STATE.called > called and STATE.rendered == rendered:
@@ -642,6 +869,8 @@ def _group_suppression() -> None:
     original_macro = model.Macro.render
 
     def macro(self: Any, item: Any, *args: Any, **kwargs: Any) -> Any:
+        if _renders_nothing(self, item):  # (as for a group)
+            return None
         called, rendered = STATE.called, STATE.rendered
         text = original_macro(self, item, *args, **kwargs)
         if STATE.called > called and STATE.rendered == rendered:
@@ -656,6 +885,251 @@ def _group_suppression() -> None:
 
 # ---------------------------------------------------------------------------------------------
 # Names
+
+
+# Variables a cs:text, cs:number, cs:date or cs:label prints that do not come from the item.
+_NOT_DATA = frozenset(
+    {"citation-number", "locator", "first-reference-note-number", "citation-label"}
+)
+
+
+NEVER, MAYBE, ALWAYS = 0, 1, 2  # whether rendering calls a counted variable (_plan)
+
+
+def _renders_nothing(element: Any, item: Any) -> bool:
+    """Whether ``element`` (a cs:group, cs:macro or cs:choose) renders nothing for ``item``
+    because the item has none of the variables it would read (``_absent_plan``); if so, what
+    rendering it would have counted is counted."""
+    plans = element.__dict__.get("_absent")
+    if plans is None:
+        tested = _tested_variables(element)
+        plans = element.__dict__["_absent"] = [tested, {}, 0] if tested is not None else False
+    if plans is False:
+        return False
+    reference = item.reference
+    have = dict.keys(reference)
+    tested, known, misses = plans
+    key = (dict.get(reference, "type"), *[v in have for v in tested])
+    plan = known.get(key)
+    if plan is None:
+        if len(known) >= _MAX_PLANS:  # (kept bounded, whatever the data)
+            element.__dict__["_absent"] = False
+            return False
+        plan = known[key] = _absent_plan(element, key[0], dict(zip(tested, key[1:], strict=True)))
+    if plan is not False:
+        for variable in plan[0]:
+            if variable in have:
+                break
+        else:
+            if plan[1]:
+                STATE.called += 1
+            plans[2] = 0
+            return True
+    if misses >= _GIVE_UP:  # (an element that never renders nothing is rendered at once)
+        element.__dict__["_absent"] = False
+    plans[2] = misses + 1
+    return False
+
+
+_GIVE_UP = 400  # renders in a row that could not be skipped, before an element stops trying
+_MAX_PLANS = 256  # plans (type and tested variables present) kept per element
+_MAX_TESTED = 24  # variables tested in conditions, beyond which an element is not planned
+
+
+def _tested_variables(element: Any) -> tuple[str, ...] | None:
+    """The variables the conditions inside ``element`` test (through its macros), in order,
+    as a reference stores them; ``None`` when there are too many to key plans on."""
+    found: dict[str, None] = {}
+    seen: set[int] = set()
+
+    def walk(el: Any) -> None:
+        if isinstance(el, model.If):
+            for test in ("variable", "is-numeric", "is-uncertain-date"):
+                for variable in (el.get(test) or "").split():
+                    found[variable.replace("-", "_")] = None
+        if isinstance(el, model.Text) and "macro" in el.attrib:
+            try:
+                macro = el.get_macro(el.get("macro"))
+            except IndexError:
+                return
+            if id(macro) not in seen:
+                seen.add(id(macro))
+                walk(macro)
+            return
+        for child, _ in children(el):
+            walk(child)
+
+    walk(element)
+    return tuple(found) if len(found) <= _MAX_TESTED else None
+
+
+def _absent_plan(
+    element: Any, kind: Any, present: dict[str, bool]
+) -> tuple[frozenset[str], bool] | bool:
+    """For a cs:group, cs:macro or cs:choose that renders nothing for an item of type ``kind``
+    that has none of the variables it reads: those variables (as a reference stores them) and
+    whether rendering it calls a counted variable; ``False`` otherwise.
+
+    Read from the style once per type, by walking the element as citeproc-py would for such
+    an item: a condition on the type is decided, one on a variable is false (the variable is
+    read, so it joins the set), and only the branch taken is followed. Every cs:text,
+    cs:number, cs:date and cs:label with a variable then renders nothing, and a group that
+    calls variables and renders none is suppressed (citeproc-py's rule), so the element
+    renders nothing. Skipping it must leave the counts that the enclosing group's and
+    macro's suppression read as they would have been: whether a counted variable is called
+    is known on the one path. A cs:names without its variables renders no name (so none is
+    counted by position); one with a cs:substitute is never planned, nor are variables that
+    are not the item's (locator, citation-number) or conditions that are not on the item's
+    data (position, disambiguate, locator)."""
+    variables: set[str] = set()
+    if isinstance(element, model.Macro):  # (its children, rendered one by one)
+        plan = _sequence(element, variables, set(), kind, present)
+    else:
+        plan = _plan(element, variables, set(), kind, present)
+    if plan is None or not plan[0] or plan[1] == MAYBE:
+        return False
+    return frozenset(variables), plan[1] == ALWAYS
+
+
+def _sequence(
+    parent: Any, variables: set[str], visiting: set[int], kind: Any, present: dict[str, bool]
+) -> tuple[bool, int] | None:
+    """_plan of children rendered one after the other (a macro, a branch of cs:choose)."""
+    plans = [_plan(child, variables, visiting, kind, present) for child, _ in children(parent)]
+    if any(p is None for p in plans):
+        return None
+    visits = [p[1] for p in plans]  # type: ignore[index]
+    calls = ALWAYS if ALWAYS in visits else MAYBE if MAYBE in visits else NEVER
+    return all(p[0] for p in plans), calls  # type: ignore[index]
+
+
+def _branch_holds(
+    branch: Any, variables: set[str], kind: Any, present: dict[str, bool]
+) -> bool | None:
+    """Whether a cs:if / cs:else-if holds for an item of type ``kind`` that has the tested
+    variables ``present`` says; ``None`` when that cannot be told without their values."""
+    attrib = branch.attrib
+    if any(a in attrib for a in ("disambiguate", "position", "locator")):
+        return None
+    results: list[bool] = []
+    if "type" in attrib:
+        results += [t.lower() == kind for t in branch.get("type").split()]
+    for test in ("variable", "is-numeric", "is-uncertain-date"):
+        if test in attrib:
+            for variable in branch.get(test).split():
+                stored = variable.replace("-", "_")
+                if variable == "locator" or stored not in present:
+                    return None
+                if present[stored]:
+                    if test != "variable":
+                        return None  # (numeric, uncertain: the value decides)
+                    results.append(True)
+                else:
+                    results.append(False)  # (absent: not there, not numeric, not uncertain)
+    match = branch.get("match")
+    if match == "any":
+        return any(results)
+    if match == "none":
+        return not any(results)
+    return all(results)
+
+
+def _plan(
+    element: Any, variables: set[str], visiting: set[int], kind: Any, present: dict[str, bool]
+) -> tuple[bool, int] | None:
+    """(renders nothing for an item of type ``kind`` with the tested variables ``present``
+    says and without ``variables``, whether it calls a counted variable: NEVER or ALWAYS),
+    collecting the variables; ``None`` for what cannot be planned."""
+    there = False  # a variable it prints is present: it may print something
+
+    def add(variable: str) -> None:
+        nonlocal there
+        stored = variable.replace("-", "_")
+        if present.get(stored):
+            there = True
+        else:
+            variables.add(stored)
+
+    if isinstance(element, model.Text):
+        attrib = element.attrib
+        if "variable" in attrib:
+            variable = element.get("variable")
+            if variable in _NOT_DATA:
+                return None
+            add(variable)
+            if element.get("form") == "short":
+                add(variable + "-short")
+            if variable.startswith("page"):
+                add("page")
+            return not there, NEVER if variable == "year-suffix" else ALWAYS
+        if "macro" in attrib:
+            try:
+                macro = element.get_macro(element.get("macro"))
+            except IndexError:
+                return None
+            if id(macro) in visiting:
+                return None
+            visiting.add(id(macro))
+            try:
+                return _sequence(macro, variables, visiting, kind, present)
+            finally:
+                visiting.discard(id(macro))
+        if "term" in attrib or "value" in attrib:
+            return False, NEVER  # (a term may print nothing: "not empty" is only cautious)
+        return None
+    if isinstance(element, (model.Number, model.Date)):
+        variable = element.get("variable")
+        if not variable or variable in _NOT_DATA:
+            return None
+        add(variable)
+        if variable.startswith("page"):
+            add("page")
+        return not there, ALWAYS
+    if isinstance(element, model.Label):
+        variable = element.get("variable")
+        if not variable or variable in _NOT_DATA:
+            return None
+        add(variable)
+        return not there, NEVER
+    if isinstance(element, model.Names):
+        # without any of its variables a cs:names renders no name (none is counted by
+        # position) and fails, unless it has a cs:substitute
+        if element.find("cs:substitute", element.nsmap) is not None:
+            return None
+        roles = (element.get("variable") or "").split()
+        if not roles:
+            return None
+        for role in roles:
+            add(role)
+        if there:  # (a name list renders: never planned, it is counted by position)
+            return None
+        return True, ALWAYS
+    if isinstance(element, model.Group):
+        plans = [_plan(child, variables, visiting, kind, present) for child, _ in children(element)]
+        if any(p is None for p in plans):
+            return None
+        every = all(p[0] for p in plans)  # type: ignore[index]
+        calling = [
+            p
+            for (child, _), p in zip(children(element), plans, strict=True)
+            if child.calls_variable()
+        ]
+        empty = every or bool(calling and all(p[0] for p in calling))  # type: ignore[index]
+        visits = [p[1] for p in plans]  # type: ignore[index]
+        return empty, ALWAYS if ALWAYS in visits else MAYBE if MAYBE in visits else NEVER
+    if isinstance(element, model.Choose):
+        for branch, _ in children(element):
+            if isinstance(branch, model.Else):
+                return _sequence(branch, variables, visiting, kind, present)
+            if not isinstance(branch, model.If):
+                return None
+            holds = _branch_holds(branch, variables, kind, present)
+            if holds is None:
+                return None
+            if holds:
+                return _sequence(branch, variables, visiting, kind, present)
+        return True, NEVER  # (no branch taken)
+    return None
 
 
 @correction(
@@ -722,21 +1196,39 @@ def _part(element: Any, text: str | None) -> str | None:
 def _name_process(
     self: Any, item: Any, variable: str, context: Any = None, sort_options: Any = None, **kw: Any
 ) -> Any:
+    # The options are the element's, inherited from its context, or the sort key's: read
+    # once per (element, context, sort options) and kept on the element.
+    memos = self.__dict__.setdefault("_name_memo", {})
+    memo_key = (context, tuple(sorted(sort_options.items())) if sort_options else None)
+    memo = memos.get(memo_key)
+    if memo is None:
+        memo = memos[memo_key] = {}
+
     def opt(name: str) -> Any:
-        return self.get_option(name, context, sort_options)
+        found = memo.get(name, _UNSET)
+        if found is _UNSET:
+            found = memo[name] = self.get_option(name, context, sort_options)
+        return found
+
+    def inherit(name: str) -> Any:
+        key = ("inherited", name)
+        found = memo.get(key, _UNSET)
+        if found is _UNSET:
+            found = memo[key] = inherited(self, name, context)
+        return found
 
     et_al_min, use_first = opt("et-al-min"), opt("et-al-use-first")
-    if inherited(self, "et-al-use-first", context) is None and not (sort_options or {}).get(
-        "et-al-use-first"
-    ):
+    if inherit("et-al-use-first") is None and not (sort_options or {}).get("et-al-use-first"):
         et_al_min = 0  # citeproc-js: no et-al-use-first anywhere, no truncation
     if STATE.area == "citation" and STATE.position == "subsequent":
-        sub_min = inherited(self, "et-al-subsequent-min", context)
-        sub_first = inherited(self, "et-al-subsequent-use-first", context)
+        sub_min = inherit("et-al-subsequent-min")
+        sub_first = inherit("et-al-subsequent-use-first")
         et_al_min = int(sub_min) if sub_min is not None else et_al_min
         use_first = int(sub_first) if sub_first is not None else use_first
     use_last = opt("et-al-use-last")
-    options = _name_options(self, opt, context)
+    options = memo.get(("options", STATE.locale))
+    if options is None:
+        options = memo[("options", STATE.locale)] = _name_options(self, opt, context)
     names = item.reference.get(variable, []) or []
     pos = STATE.nameset
     STATE.nameset += 1
@@ -766,12 +1258,18 @@ def _name_process(
     if options.form == "count":
         return shown if truncated else count
 
-    parts = {p.get("name"): p for p in self.findall("cs:name-part", self.nsmap)}
-    given_el, family_el = parts.get("given"), parts.get("family")
-    affixes = {
-        key: ((el.get("prefix") or ""), (el.get("suffix") or "")) if el is not None else ("", "")
-        for key, el in (("given", given_el), ("family", family_el))
-    }
+    name_parts = self.__dict__.get("_name_parts")
+    if name_parts is None:
+        parts = {p.get("name"): p for p in self.findall("cs:name-part", self.nsmap)}
+        given_el, family_el = parts.get("given"), parts.get("family")
+        affixes = {
+            key: ((el.get("prefix") or ""), (el.get("suffix") or ""))
+            if el is not None
+            else ("", "")
+            for key, el in (("given", given_el), ("family", family_el))
+        }
+        name_parts = self.__dict__["_name_parts"] = (given_el, family_el, affixes)
+    given_el, family_el, affixes = name_parts
     language = str(item.reference.get("language") or "")
     selected = list(names[:shown])
     if truncated and use_last:
@@ -811,7 +1309,7 @@ def _name_process(
         if not et_al:
             return join(output, delimiter)
         precedes = opt("delimiter-precedes-et-al")
-        if inherited(self, "delimiter-precedes-et-al", context) == "after-inverted-name":
+        if inherit("delimiter-precedes-et-al") == "after-inverted-name":
             precedes = "always" if inverted[-1] else "never"
         if precedes == "always" or (precedes == "contextual" and len(output) >= 2):
             return join([*output, et_al], delimiter)
@@ -819,7 +1317,7 @@ def _name_process(
     if and_ is not None and len(output) > 1:
         and_term = self.get_single_term("and") if and_ == "text" else "&"
         precedes = opt("delimiter-precedes-last")
-        if inherited(self, "delimiter-precedes-last", context) == "after-inverted-name":
+        if inherit("delimiter-precedes-last") == "after-inverted-name":
             precedes = "always" if inverted[-2] else "never"
         text = join(output[:-1], delimiter)
         if precedes == "always" or (precedes == "contextual" and len(output) > 2):
@@ -1074,6 +1572,61 @@ def _sort_keys() -> None:
         return [sort_key(k) if k is not None and not isinstance(k, int) else k for k in keys]
 
     model.Key.sort_keys = sort_keys
+
+
+@correction("—", "a sort key is rendered only for items whose earlier keys tie")
+def _lazy_sort_keys() -> None:
+    """citeproc-py renders every cs:key of every item before it sorts (ten macros per APA
+    entry, a third of them titles); the comparison below is citeproc-py's own (the same
+    tests in the same order, so ``sorted`` makes the same comparisons and returns the same
+    order), but it renders an item's key the first time a comparison reaches it: most
+    entries differ by their first key."""
+
+    def sort(self: Any, items: Any, context: Any) -> list[Any]:
+        keys = self.__dict__.get("_keys")
+        if keys is None:
+            keys = self.__dict__["_keys"] = tuple(self.findall("cs:key", self.nsmap))
+        items = list(items)
+        if len(items) < 2 or not keys:
+            return items
+        descending = [key.get("sort", "ascending").lower() == "descending" for key in keys]
+        table = [[_UNSET] * len(items) for _ in keys]
+        key_of = model.Key.sort_keys
+
+        def value(k: int, i: int) -> Any:
+            got = table[k][i]
+            if got is _UNSET:
+                got = table[k][i] = key_of(keys[k], [items[i]], context)[0]
+            return got
+
+        comparers = list(enumerate(descending))
+
+        def compare(left: int, right: int) -> int:  # citeproc-py's Sort.sort.mycmp
+            for k, desc in comparers:
+                left_key, right_key = value(k, left), value(k, right)
+                if left_key is not None and right_key is not None:
+                    try:
+                        left_key = str(left_key.lower())
+                        right_key = str(right_key.lower())
+                    except AttributeError:
+                        pass
+                    try:
+                        left_key, right_key = (int(str(left_key)), int(str(right_key)))
+                    except ValueError:
+                        pass
+                    result = (left_key > right_key) - (left_key < right_key)
+                    if result:
+                        return -1 * result if desc else result
+                elif left_key is not None:
+                    return -1
+                elif right_key is not None:
+                    return 1
+            return 0
+
+        order = sorted(range(len(items)), key=functools.cmp_to_key(compare))
+        return [items[i] for i in order]
+
+    model.Sort.sort = sort
 
 
 def sort_key(key: Any) -> str:

@@ -8,7 +8,7 @@ and formatting travel through it as private-use marks (``bot.richtext``) and bec
 markup at the end, where punctuation is also finished the way citeproc-js finishes it.
 
 citeproc-py keeps rendering state on the parsed style, so each engine is used under its own
-lock; the work is CPU-bound (≈2 ms per APA entry) and bounded by the input's size.
+lock; the work is CPU-bound (≈2.5 ms per APA entry) and bounded by the input's size.
 """
 
 from __future__ import annotations
@@ -241,8 +241,11 @@ def note_fields(item: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
-def _reference(key: str, item: dict[str, Any], *, sort: bool) -> Reference:
+def _references(key: str, item: dict[str, Any]) -> tuple[Reference, Reference]:
+    """The item as citeproc-py reads it, twice: for sorting (rich text stripped) and for
+    rendering; names are parsed once for both."""
     data: dict[str, Any] = {}
+    sort_data: dict[str, Any] = {}
     item = note_fields(item)
     for name, value in item.items():
         if name in ("id", "type") or value is None or value == "":
@@ -256,27 +259,30 @@ def _reference(key: str, item: dict[str, Any], *, sort: bool) -> Reference:
         name = name.replace("_", "-") if name.replace("_", "-") in _KNOWN else name
         if name not in _KNOWN:
             continue
+        stored = name.replace("-", "_")
         if name in _NAME_VARIABLES:
             if isinstance(value, list):
-                names = [_Name(parse_name(n)) for n in value if isinstance(n, dict)]
-                names = [n for n in names if n]
-                if names:
-                    data[name.replace("-", "_")] = names
+                parsed = [parse_name(n) for n in value if isinstance(n, dict)]
+                parsed = [n for n in parsed if n]
+                if parsed:
+                    sort_data[stored] = [_Name(n) for n in parsed]
+                    data[stored] = [_Name(n) for n in parsed]
             continue
         if name in _DATES:
             if isinstance(value, dict):
-                try:
-                    date = _DATE_PARSER.parse_date(value)
-                except (TypeError, ValueError, KeyError, IndexError):
-                    date = None
-                if date is not None:
-                    data[name.replace("-", "_")] = date
+                for target in (sort_data, data):
+                    try:
+                        date = _DATE_PARSER.parse_date(value)
+                    except (TypeError, ValueError, KeyError, IndexError):
+                        date = None
+                    if date is not None:
+                        target[stored] = date
             continue
         text = _PRIVATE.sub("", str(value))
-        if sort and name not in corrections.VERBATIM:
-            text = richtext.strip_csl(text)
-        data[name.replace("-", "_")] = text
-    return _Reference(key, str(item.get("type") or ""), **data)
+        data[stored] = text
+        sort_data[stored] = text if name in corrections.VERBATIM else richtext.strip_csl(text)
+    kind = str(item.get("type") or "")
+    return _Reference(key, kind, **sort_data), _Reference(key, kind, **data)
 
 
 def render(
@@ -301,9 +307,10 @@ def render(
     keys = [f"i{i}" for i in range(len(items))]
     sort_source, render_source = _Source(), _Source()
     for key, item in zip(keys, items, strict=True):
-        sort_source.add(_reference(key, item, sort=True))
-        render_source.add(_reference(key, item, sort=False))
-    reader = richtext.csl_reader(engine.quotes)
+        sorting, rendering = _references(key, item)
+        sort_source.add(sorting)
+        render_source.add(rendering)
+    reader = _Memoised(richtext.csl_reader(engine.quotes))
     data_escape = escape if markup == "markdown" and escape else None
     with engine.lock:
         style = engine.style
@@ -320,7 +327,9 @@ def render(
             for cite in bib.items:
                 dict.pop(cite, "_reference", None)
             STATE.read = (
-                reader if data_escape is None else functools.partial(reader, escape=data_escape)
+                reader
+                if data_escape is None
+                else _Memoised(functools.partial(reader.read, escape=data_escape))
             )
             STATE.escape = data_escape or _identity
             STATE.verbatim = verbatim
@@ -343,6 +352,23 @@ def render(
 
 def _identity(text: str) -> str:
     return text
+
+
+class _Memoised:
+    """A data reader (``richtext.CslReader``: pure) that reads each text once per render: the
+    same names and fields are read for sort keys, citations and the bibliography."""
+
+    __slots__ = ("cache", "read")
+
+    def __init__(self, read: Callable[..., str]) -> None:
+        self.read = read
+        self.cache: dict[str, str] = {}
+
+    def __call__(self, text: str) -> str:
+        found = self.cache.get(text)
+        if found is None:
+            found = self.cache[text] = self.read(text)
+        return found
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ Order): inverted, display, or family-then-given for names in non-Latin scripts.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -126,6 +127,7 @@ def parse_name(name: dict) -> dict:
     return name
 
 
+@functools.lru_cache(maxsize=65536)  # pure: a name's initials are asked for again and again
 def initialize_with(
     name: str, terminator: str, *, normalize_only: bool = False, hyphen: bool = True
 ) -> str:

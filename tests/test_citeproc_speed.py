@@ -1,0 +1,108 @@
+"""bot.citeproc_py's speed corrections change no output: an element skipped because the item
+has none of its variables (``corrections._absent_plan``) and a sort key rendered only when
+the keys before it tie print what the full walk prints; the style tree is left as loaded."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import replace
+
+import pytest
+from citeproc import model
+
+from bot import citations, citeproc_py
+from bot.citeproc_py import corrections
+from scripts.compare_citeproc_js import corpus_works
+
+STYLES = [
+    "apa",
+    "chicago-author-date",
+    "harvard-cite-them-right",
+    "modern-language-association",
+    "ieee",
+    "nature",
+]
+
+
+@functools.cache
+def works() -> list:
+    """The recorded Crossref corpus, and its first works again under one first author (so
+    that disambiguation, year-suffixes and repeated authors take part)."""
+    corpus = [w for w in corpus_works().values() if w.authors]
+    first, year = corpus[0].authors[0], corpus[0].year
+    again = [replace(w, authors=(first, *w.authors[1:]), year=year) for w in corpus[1:13]]
+    return corpus + again
+
+
+def _eager_sort(self, items, context):  # citeproc-py 0.11.1's Sort.sort: every key first
+    keys = self.findall("cs:key", self.nsmap)
+    values = [key.sort_keys(items, context) for key in keys]
+    descending = [key.get("sort", "ascending").lower() == "descending" for key in keys]
+
+    def compare(left, right):
+        for k, desc in enumerate(descending):
+            left_key, right_key = values[k][left], values[k][right]
+            if left_key is not None and right_key is not None:
+                try:
+                    left_key, right_key = str(left_key.lower()), str(right_key.lower())
+                except AttributeError:
+                    pass
+                try:
+                    left_key, right_key = int(str(left_key)), int(str(right_key))
+                except ValueError:
+                    pass
+                result = (left_key > right_key) - (left_key < right_key)
+                if result:
+                    return -result if desc else result
+            elif left_key is not None:
+                return -1
+            elif right_key is not None:
+                return 1
+        return 0
+
+    order = sorted(range(len(items)), key=functools.cmp_to_key(compare))
+    return [items[i] for i in order]
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("markup", ["text", "html"])
+def test_skipping_and_lazy_sort_print_what_the_full_walk_prints(style, markup, monkeypatch):
+    fast = citations.format_bibliography(works(), style, markup=markup, style_order=True)
+    monkeypatch.setattr(corrections, "_renders_nothing", lambda element, item: False)
+    monkeypatch.setattr(model.Sort, "sort", _eager_sort)
+    full = citations.format_bibliography(works(), style, markup=markup, style_order=True)
+    assert fast == full
+
+
+STYLE = """<style xmlns="http://purl.org/net/xbiblio/csl" version="1.0" class="in-text">
+  <info><title>t</title><id>t</id><updated>2024-01-01T00:00:00+00:00</updated></info>
+  <citation><layout><names variable="author"/></layout></citation>
+  <bibliography>
+    <layout suffix=".">
+      <group delimiter=". ">
+        <names variable="author"/>
+        <group delimiter=" "><text term="edition"/><text variable="edition"/></group>
+        <text variable="title"/>
+      </group>
+    </layout>
+  </bibliography>
+</style>"""
+
+
+def test_a_style_renders_the_same_however_often_it_is_used():
+    """Memoised lookups on the parsed style (children, options, plans) hold across renders,
+    including a cs:names without a cs:name, into which citeproc-py inserts a default one."""
+    engine = citeproc_py.from_xml(STYLE)
+    items = [
+        {"id": "a", "type": "book", "title": "One", "author": [{"family": "Doe", "given": "J"}]},
+        {"id": "b", "type": "book", "title": "Two", "edition": "2"},
+        {"id": "c", "type": "book", "title": "Three"},
+    ]
+    first = citeproc_py.render(engine, items)
+    assert [text for _, text in first] == ["J Doe. One.", "edition 2. Two.", "Three."]
+    for _ in range(3):
+        assert citeproc_py.render(engine, items) == first
+        assert [t for _, t in citeproc_py.render(engine, items[::-1])] == [
+            "Three.",
+            *[t for _, t in first[:2]][::-1],
+        ]
