@@ -3,6 +3,8 @@ whole: tests/test_csl_suite.py)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot import citeproc_py, richtext
@@ -276,3 +278,21 @@ def test_litbot_format_command(tmp_path, capsys):
     assert cli.format_file(str(items), str(tmp_path / "bad.csl")) == 2
     assert cli.format_file(str(items), "no-such-style") == 2
     assert "litbot:" in capsys.readouterr().err
+
+
+def test_a_names_element_without_a_name_renders_alike_and_leaves_the_style_as_it_was():
+    # citeproc-py inserts a default cs:name on each render (never found again): taken out, or
+    # a long-lived worker's parsed style grows by one element per entry
+    bare = '<names variable="author"/>'
+    engine = citeproc_py.from_xml(
+        re.sub(r"<names variable=\"author\"><name [^>]*/></names>", bare, STYLE)
+    )
+    items = [
+        {"id": "a", "type": "book", "title": "T", "author": [{"family": "Kim", "given": "Jae"}]}
+    ]
+    size = sum(1 for _ in engine.style.root.iter())
+    first = citeproc_py.render(engine, items, "text")
+    assert "Kim" in first[0][1]
+    for _ in range(3):
+        assert citeproc_py.render(engine, items, "text") == first
+    assert sum(1 for _ in engine.style.root.iter()) == size

@@ -1675,6 +1675,19 @@ def _substitute() -> None:
     original_names_process = model.Names.process
 
     def names_process(self: Any, item: Any, names_context: Any = None, context: Any = None, **kw):
+        # citeproc-py gives a cs:names without a cs:name a default one, inserted without the
+        # CSL namespace, so never found again: one more element on every render, and a
+        # worker's parsed style grows for as long as it lives. It is taken out once rendered.
+        holder = names_context if names_context is not None else self
+        before = len(holder)
+        try:
+            return _names_process(self, item, names_context, context, **kw)
+        finally:
+            for child in list(holder)[: len(holder) - before]:
+                if child.tag == "Name":  # (the CSL namespace is on every element of a style)
+                    holder.remove(child)
+
+    def _names_process(self: Any, item: Any, names_context: Any, context: Any, **kw: Any):
         layout = STATE.layout
         repressed = getattr(layout, "repressed", None) if layout is not None else None
         variables = (self.get("variable") or "").split()
