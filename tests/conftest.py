@@ -24,3 +24,21 @@ def fixtures_dir() -> Path:
     if not FIXTURES.is_dir():
         pytest.skip("../shared/fixtures is not beside the checkout")
     return FIXTURES
+
+
+@pytest.fixture
+async def db(tmp_path):
+    """A new SQLite database (every migration applied) in the test's folder."""
+    from bot.storage.database import open_database
+
+    database = await open_database(tmp_path / "litbot.sqlite3")
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+async def store(db):
+    """The bibliographies of that database."""
+    from bot.storage.bibliographies import BibliographyStore
+
+    return BibliographyStore(db)

@@ -13,20 +13,12 @@ from bot.citing import CiteService, resolve_target
 from bot.merge import merge
 from bot.sources.crossref import parse_work
 from bot.storage.citations import CitationCache
-from bot.storage.database import open_database
 from bot.storage.preferences import Preferences
 from tests.conftest import FIXTURES, SYNTHETIC
 
 
 def crossref_work(path: Path):
     return merge({"crossref": parse_work(json.loads(path.read_text()))})
-
-
-@pytest.fixture
-async def db(tmp_path):
-    database = await open_database(tmp_path / "cite.sqlite3")
-    yield database
-    await database.close()
 
 
 @pytest.fixture

@@ -27,25 +27,12 @@ from bot.storage.bibliographies import (
     Owner,
     decode_entries,
 )
-from bot.storage.database import open_database
 from bot.storage.watch import WatchStore
 from bot.ui.cards import list_line, notice_mark, render_page, render_search, short_citation
 from tests.conftest import FIXTURES
 
 OWNER = Owner.guild(1)
 SORTS = ["added", "author", "year", "title"]
-
-
-@pytest.fixture
-async def db(tmp_path):
-    database = await open_database(tmp_path / "perf.sqlite3")
-    yield database
-    await database.close()
-
-
-@pytest.fixture
-async def store(db):
-    return BibliographyStore(db)
 
 
 @pytest.fixture

@@ -53,18 +53,6 @@ def tied(n: int) -> list[Work]:
     ]
 
 
-@pytest.fixture
-async def db(tmp_path):
-    database = await open_database(tmp_path / "scale.sqlite3")
-    yield database
-    await database.close()
-
-
-@pytest.fixture
-async def store(db):
-    return BibliographyStore(db)
-
-
 async def new_bib(store: BibliographyStore, name: str = "big", owner: Owner = OWNER) -> int:
     bib = await store.create(owner, name, by=1)
     assert bib is not None
