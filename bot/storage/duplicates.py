@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -100,6 +100,21 @@ def relation(new: WorkIds, id_key: str, kind: str) -> str | None:
     return None
 
 
+def strongest(
+    new: WorkIds, hits: Mapping[str, Iterable[tuple[str, int]]]
+) -> tuple[int, str] | None:
+    """The entry ``new`` relates to most strongly (``STRENGTH``) and how, among ``hits``: the
+    (kind, entry) pairs holding each identifier key. Keys are read in order, so ties go to the
+    same entry every time."""
+    found: tuple[int, str] | None = None
+    for id_key in sorted(new.all()):
+        for kind, entry_id in hits.get(id_key, ()):
+            how = relation(new, id_key, kind)
+            if how and (found is None or STRENGTH[how] < STRENGTH[found[1]]):
+                found = (entry_id, how)
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class Match:
     """An entry there that a new work relates to."""
@@ -121,7 +136,7 @@ async def find(
         ids.append(work_ids(work))
         await _breathe(n)
     keys = sorted(set().union(*(i.all() for i in ids))) if ids else []
-    hits: dict[str, list[tuple[int, str]]] = {}
+    hits: dict[str, list[tuple[str, int]]] = {}
     if keys:
         async with conn.execute(
             "SELECT id_key, kind, entry_id FROM entry_ids WHERE bibliography_id = ? "
@@ -132,13 +147,7 @@ async def find(
                 hits.setdefault(id_key, []).append((kind, entry_id))
     best: list[tuple[int, str] | None] = []
     for work_id in ids:
-        found: tuple[int, str] | None = None
-        for id_key in sorted(work_id.all()):
-            for kind, entry_id in hits.get(id_key, ()):
-                how = relation(work_id, id_key, kind)
-                if how and (found is None or STRENGTH[how] < STRENGTH[found[1]]):
-                    found = (entry_id, how)
-        best.append(found)
+        best.append(strongest(work_id, hits))
     # The rest: same first author and year, then the folded titles compared here.
     from bot.storage.bibliographies import first_author_key
 
@@ -189,19 +198,14 @@ async def within(works: Sequence[Work]) -> list[tuple[int, str] | None]:
     for n, work in enumerate(works):
         ids.append(work_ids(work))
         await _breathe(n)
-    by_key: dict[str, list[tuple[int, str]]] = {}
+    by_key: dict[str, list[tuple[str, int]]] = {}
     by_title: dict[tuple[str, str, int | None], int] = {}
     out: list[tuple[int, str] | None] = []
     from bot.storage.bibliographies import first_author_key
 
     for i, (work, work_id) in enumerate(zip(works, ids, strict=True)):
         await _breathe(i)
-        found: tuple[int, str] | None = None
-        for id_key in sorted(work_id.all()):
-            for kind, j in by_key.get(id_key, ()):
-                how = relation(work_id, id_key, kind)
-                if how and (found is None or STRENGTH[how] < STRENGTH[found[1]]):
-                    found = (j, how)
+        found = strongest(work_id, by_key)
         folded = title_key(work.rich("title").plain()) if work.year else None
         title = (folded, first_author_key(work), work.year) if folded else None
         if found is None and title is not None and title in by_title:
