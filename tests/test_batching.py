@@ -52,6 +52,7 @@ async def test_a_burst_travels_fifty_dois_a_request_and_every_answer_is_its_own(
     dois = known(mock, "openalex")
     unknown = [f"10.9999/unknown-{i}" for i in range(100)]
     wanted = dois + unknown
+    mock.latency["openalex"] = 0.01  # a request leaves the loop, as on a network
     client, up = await upstreams(mock, tmp_path, {"openalex": (10.0, 2, 2)})
     async with client:
         answers = await asyncio.gather(*(openalex.fetch_doi(up.openalex, d) for d in wanted))
@@ -63,7 +64,8 @@ async def test_a_burst_travels_fifty_dois_a_request_and_every_answer_is_its_own(
         else:
             assert record is not None and record.doi.lower() == doi
     sent = mock.calls["openalex"]
-    # 2 requests go at once (burst 2), each carrying up to 50 of the waiting keys
+    # the first key finds the upstream idle and goes alone; the next turn (burst 2) carries
+    # up to 50 of the keys waiting, and so does each turn after it
     assert sent <= -(-len(wanted) // 50) + 1, sent
     for request in list_requests(mock, "openalex.test"):
         values = request.url.params["filter"].removeprefix("doi:").split("|")
@@ -76,13 +78,17 @@ async def test_a_burst_travels_fifty_dois_a_request_and_every_answer_is_its_own(
 
 async def test_crossref_batches_with_the_doi_filter_repeated(mock, tmp_path):
     dois = known(mock, "crossref")[:30]
+    mock.latency["crossref"] = 0.01
     client, up = await upstreams(mock, tmp_path, {"crossref": (10.0, 1, 1)})
     async with client:
         answers = await asyncio.gather(*(crossref.fetch_doi(up.crossref, d) for d in dois))
     assert [a.doi.lower() for a in answers] == dois
+    # the first finds Crossref idle and goes alone; then 20, then the 9 still waiting
+    (single,) = [r for r in mock.requests if r.url.path.startswith("/works/")]
     batches = list_requests(mock, "crossref.test")
-    assert len(batches) == 2 == mock.calls["crossref"]  # 20, then the 10 still waiting
-    asked = []
+    assert len(batches) == 2 and mock.calls["crossref"] == 3
+    assert [len(b.url.params["filter"].split(",")) for b in batches] == [20, 9]
+    asked = [single.url.path.removeprefix("/works/")]
     for batch in batches:
         filters = batch.url.params["filter"].split(",")
         assert all(f.startswith("doi:") for f in filters) and len(filters) <= crossref.MAX_BATCH
@@ -133,13 +139,17 @@ async def test_a_failed_batch_fails_each_of_its_keys_as_their_own_request_would(
 
     dois = known(mock, "openalex")[:8]
     mock.fail("openalex", Canned(400, b'{"error": "Invalid filter"}'))
+    mock.latency["openalex"] = 0.01
     client, up = await upstreams(mock, tmp_path, {"openalex": (10.0, 1, 1)})
     async with client:
         answers = await asyncio.gather(
             *(openalex.fetch_doi(up.openalex, d) for d in dois), return_exceptions=True
         )
     assert all(isinstance(a, SourceError) and a.status == 400 for a in answers)
-    assert mock.calls["openalex"] == 1  # one list request, not one per key
+    # the first key went alone (an idle upstream); the seven that waited for its turn went
+    # in one list request, not one per key
+    assert mock.calls["openalex"] == 2
+    assert len(list_requests(mock, "openalex.test")) == 1
     assert up.openalex.limiter.active == 0
 
 

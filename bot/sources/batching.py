@@ -81,10 +81,17 @@ class Batcher(Generic[V]):
         self.returned = 0  # turns given back unused (their key travelled with another)
 
     async def get(self, key: str) -> V | None:
+        limiter = self.up.limiter
+        if not self._waiting and not limiter.active and limiter.try_acquire():
+            # An idle upstream: the key goes at once, alone, from the caller's own task (a
+            # cold card's bibliographic request leaves before its other sources' requests,
+            # not a few turns of the loop after them). A burst's first key goes so too; the
+            # keys that arrive while it is in flight share the next turns.
+            self.requests += 1
+            return await self.fetch_one(key)
         loop = asyncio.get_running_loop()
         entry = _Entry(key, loop.create_future(), current_requester().priority)
         entry.future.add_done_callback(_consume)
-        limiter = self.up.limiter
         turn = asyncio.ensure_future(limiter.acquire())
         self._waiting[id(entry)] = entry
         try:
