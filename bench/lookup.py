@@ -8,7 +8,10 @@ Caches are cold where a user meets them cold: each cold lookup is a DOI never as
 
 Prints, each figure as min / median / max over ``--runs`` runs:
   (a) a cold card (``PaperService.lookup``) in round trips of the injected latency, DOIs asked
-      one after another (so Semantic Scholar's 1 request/s meets back-to-back lookups);
+      one after another (so Semantic Scholar's 1 request/s meets back-to-back lookups); beside
+      it, the harness's own floor in the same unit: one bare ``httpx`` GET of a recorded
+      OpenAlex record from the fake, from a client of its own (the fake's and the sockets'
+      time on top of the injected latency, which no client can avoid);
   (b) the settled work (every core source and the local TL;DR) in round trips;
   (c) warm lookups' p50 / p99 in ms;
   (d) upstream requests per source for 100 identical concurrent lookups of an uncached DOI;
@@ -121,6 +124,13 @@ def known_dois(world: MockUpstreams) -> tuple[list[str], list[str]]:
 async def one_run(args: argparse.Namespace, run: int) -> dict[str, object]:
     both, corpus = known_dois(MockUpstreams(FIXTURES))
     with ServerProcess(args.latency) as server, tempfile.TemporaryDirectory() as folder:
+        bare = []
+        async with httpx.AsyncClient() as client:
+            base = server.env["LITBOT_OPENALEX_URL"]
+            for doi in [both[0], *both[:10]]:  # the first opens the connection: not counted
+                start = time.perf_counter()
+                (await client.get(f"{base}/works/doi:{doi}")).raise_for_status()
+                bare.append((time.perf_counter() - start) / args.latency)
         async with open_services(settings_for(server, folder)) as services:
             papers = services.papers
             cold, settled = [], []
@@ -163,6 +173,7 @@ async def one_run(args: argparse.Namespace, run: int) -> dict[str, object]:
             await services.papers.close()
     return {
         "cold": statistics.median(cold),
+        "bare": statistics.median(bare[1:]),
         "settled": statistics.median(settled),
         "warm50": percentile(warm, 50),
         "warm99": percentile(warm, 99),
@@ -180,6 +191,7 @@ async def main(args: argparse.Namespace) -> None:
         f"limits; {args.runs} runs; {os.cpu_count()} CPUs        min / median / max"
     )
     print(f"(a) cold card, DOIs back to back          {spread(pick('cold'))} round trips")
+    print(f"    one bare GET to the fake (the floor)  {spread(pick('bare'))} round trips")
     print(f"(b) settled work (core sources + TL;DR)   {spread(pick('settled'))} round trips")
     print(f"(c) warm lookup p50                       {spread(pick('warm50'), '{:.3f}')} ms")
     print(f"    warm lookup p99                       {spread(pick('warm99'), '{:.3f}')} ms")

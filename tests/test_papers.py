@@ -331,3 +331,14 @@ async def test_bulk_lookups_skip_the_extra_sources_and_are_refetched_for_a_card(
     card = await world.service.lookup(doi("10.1016/j.addr.2015.01.008"))
     assert world.mock.calls["s2"] == 1 and world.mock.calls["crossref"] == 2
     assert card.title == core.title
+
+
+async def test_a_cold_cards_bibliographic_requests_leave_first(world):
+    """The card waits for OpenAlex or Crossref: their requests go out before Unpaywall's,
+    Semantic Scholar's and NCBI's (an idle upstream's batcher sends from the caller's task,
+    not a few turns of the event loop later)."""
+    world.mock.latency = dict.fromkeys(("openalex", "crossref", "unpaywall", "s2", "ncbi"), 0.01)
+    await world.service.lookup(doi("10.1016/j.addr.2015.01.008"))
+    order = [str(r.url.host).split(".")[0] for r in world.mock.requests]
+    assert set(order[:2]) == {"openalex", "crossref"}, order
+    assert {"unpaywall", "s2", "ncbi"} <= set(order[2:]), order
