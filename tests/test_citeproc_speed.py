@@ -1,6 +1,8 @@
 """bot.citeproc_py's speed corrections change no output: an element skipped because the item
-has none of its variables (``corrections._absent_plan``) and a sort key rendered only when
-the keys before it tie print what the full walk prints; the style tree is left as loaded."""
+has none of its variables (``corrections._absent_plan``), a sort key rendered only when
+the keys before it tie, and the one-call renders of cs:group, cs:macro, cs:choose and cs:text
+(``corrections._one_call_renders``, checked against the methods they replace) print what the
+full walk prints; the style tree is left as loaded."""
 
 from __future__ import annotations
 
@@ -106,3 +108,59 @@ def test_a_style_renders_the_same_however_often_it_is_used():
             "Three.",
             *[t for _, t in first[:2]][::-1],
         ]
+
+
+@pytest.mark.parametrize("style", [*STYLES, "vancouver"])
+@pytest.mark.parametrize("markup", ["text", "html", "markdown"])
+def test_one_call_renders_print_what_the_layered_renders_print(style, markup, monkeypatch):
+    """cs:group, cs:macro, cs:choose and cs:text rendered in one call each, missing child
+    elements and terms remembered (``corrections._one_call_renders``) print what the stacked
+    corrections print, on a style parsed afresh under them (no memo carried over)."""
+    fast = citations.format_bibliography(works(), style, markup=markup, style_order=True)
+    assert corrections.LAYERED
+    for (cls, name), method in corrections.LAYERED.items():
+        monkeypatch.setattr(cls, name, method)
+    citeproc_py.engine._load.cache_clear()  # (a fresh parse: element memos start empty)
+    try:
+        layered = citations.format_bibliography(works(), style, markup=markup, style_order=True)
+    finally:
+        citeproc_py.engine._load.cache_clear()
+    assert fast == layered
+
+
+CHOOSE = """<style xmlns="http://purl.org/net/xbiblio/csl" version="1.0" class="in-text">
+  <info><title>t</title><id>t</id><updated>2024-01-01T00:00:00+00:00</updated></info>
+  <citation><layout><names variable="author"/></layout></citation>
+  <bibliography>
+    <layout suffix="." delimiter=" ">
+      <text variable="title"/>
+      <choose>
+        <if type="article" variable="title" match="all"><text value="A"/></if>
+        <else-if variable="edition issue" match="none"><text value="B"/></else-if>
+        <else-if is-numeric="edition"><text value="C"/></else-if>
+        <else-if type="book chapter" variable="volume" match="any"><text value="D"/></else-if>
+        <else-if type="report" match="none"><text value="E"/></else-if>
+        <else><text value="F"/></else>
+      </choose>
+    </layout>
+  </bibliography>
+</style>"""
+
+
+def test_a_failing_plain_condition_is_skipped_as_citeproc_py_skips_it(monkeypatch):
+    """A cs:choose tests plain cs:if / cs:else-if branches (type, variable, match) without
+    raising; those with other tests go through their own render."""
+    items = [
+        {"id": "a", "type": "article", "title": "T"},
+        {"id": "b", "type": "book", "title": "T"},
+        {"id": "c", "type": "report", "edition": "2"},
+        {"id": "d", "type": "chapter", "edition": "second"},
+        {"id": "e", "type": "report", "volume": "3", "issue": "1"},
+        {"id": "f", "type": "report", "issue": "1"},
+        {"id": "g", "type": "thesis", "issue": "1"},
+    ]
+    fast = [t for _, t in citeproc_py.render(citeproc_py.from_xml(CHOOSE), items)]
+    assert fast == ["T A.", "T B.", "C.", "D.", "D.", "F.", "E."]
+    for (cls, name), method in corrections.LAYERED.items():
+        monkeypatch.setattr(cls, name, method)
+    assert [t for _, t in citeproc_py.render(citeproc_py.from_xml(CHOOSE), items)] == fast

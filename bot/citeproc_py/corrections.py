@@ -315,29 +315,32 @@ def _memoised_tree() -> None:
     model.SomewhatObjectifiedElement.__getattr__ = getattr_
 
 
+def _if_tests(self: Any) -> tuple[Any, ...]:
+    spec = self.__dict__.get("_tests")
+    if spec is None:
+        attrib = self.attrib
+        types = tuple(t.lower() for t in self.get("type").split()) if "type" in attrib else None
+        variables = (
+            tuple(v.replace("-", "_") for v in self.get("variable").split())
+            if "variable" in attrib
+            else None
+        )
+        others = tuple(
+            name
+            for name in ("is-numeric", "is-uncertain-date", "locator", "position")
+            if name in attrib
+        )
+        spec = self.__dict__["_tests"] = (types, variables, others, self.get("match"))
+    return spec
+
+
 @correction("—", "a condition's tests are read from its attributes once per style element")
 def _conditions() -> None:
     """``cs:if``/``cs:else-if`` as citeproc-py evaluates them (the same tests, in the same
     order, with the same ``match``), without re-reading and re-splitting the attributes on
     every entry: an APA entry evaluates about a hundred conditions."""
 
-    def tests(self: Any) -> tuple[Any, ...]:
-        spec = self.__dict__.get("_tests")
-        if spec is None:
-            attrib = self.attrib
-            types = tuple(t.lower() for t in self.get("type").split()) if "type" in attrib else None
-            variables = (
-                tuple(v.replace("-", "_") for v in self.get("variable").split())
-                if "variable" in attrib
-                else None
-            )
-            others = tuple(
-                name
-                for name in ("is-numeric", "is-uncertain-date", "locator", "position")
-                if name in attrib
-            )
-            spec = self.__dict__["_tests"] = (types, variables, others, self.get("match"))
-        return spec
+    tests = _if_tests
 
     def holds(self: Any, item: Any, context: Any) -> bool:
         spec = self.__dict__.get("_tests")
@@ -463,30 +466,33 @@ def _registered_keys() -> None:
 # Rendering elements
 
 
+def _text_spec(self: Any) -> tuple[str | None, bool, str, str | None]:
+    """(variable, strip-periods, kind of text, what process renders), read once."""
+    found = self.__dict__.get("_text")
+    if found is None:
+        attrib = self.attrib
+        variable = self.get("variable")
+        if variable is None or "macro" in attrib:
+            kind = "macro" if "macro" in attrib else "term"
+        elif variable in VERBATIM:
+            kind = "verbatim"
+        elif variable in NUMBER_VARIABLES and variable != "citation-number":
+            kind = "number"
+        else:
+            kind = "data"
+        source = next((a for a in ("variable", "macro", "term", "value") if a in attrib), None)
+        strip = self.get("strip-periods", "false").lower() == "true"
+        found = self.__dict__["_text"] = (variable, strip, kind, source)
+    return found
+
+
 @correction(
     "Rendering Elements › Text; rich text in CSL-JSON fields (citeproc-js's markup)",
     "variables are cased on their markup, then read as rich text (<i>, <b>, <sup>, <sub>, "
     "small caps, nocase, nodecor, quotes, apostrophes); strip-periods keeps “e.g”",
 )
 def _text_variables() -> None:
-    def spec(self: Any) -> tuple[str | None, bool, str, str | None]:
-        """(variable, strip-periods, kind of text, what process renders), read once."""
-        found = self.__dict__.get("_text")
-        if found is None:
-            attrib = self.attrib
-            variable = self.get("variable")
-            if variable is None or "macro" in attrib:
-                kind = "macro" if "macro" in attrib else "term"
-            elif variable in VERBATIM:
-                kind = "verbatim"
-            elif variable in NUMBER_VARIABLES and variable != "citation-number":
-                kind = "number"
-            else:
-                kind = "data"
-            source = next((a for a in ("variable", "macro", "term", "value") if a in attrib), None)
-            strip = self.get("strip-periods", "false").lower() == "true"
-            found = self.__dict__["_text"] = (variable, strip, kind, source)
-        return found
+    spec = _text_spec
 
     def render(self: Any, item: Any, *args: Any, **kwargs: Any) -> Any:
         text, language = self.process(item, *args, **kwargs)
@@ -836,6 +842,7 @@ def _counted(process: Any, variable_of: Any) -> Any:
                             repressed[key].append(name)
         return text
 
+    wrapper.__wrapped__ = process  # type: ignore[attr-defined]
     return wrapper
 
 
@@ -909,18 +916,18 @@ def _renders_nothing(element: Any, item: Any) -> bool:
     reference = item.reference
     have = dict.keys(reference)
     tested, known, misses = plans
-    key = (dict.get(reference, "type"), *[v in have for v in tested])
-    plan = known.get(key)
+    kind = dict.get(reference, "type")
+    present = tuple(map(have.__contains__, tested))
+    plan = known.get((kind, present))
     if plan is None:
         if len(known) >= _MAX_PLANS:  # (kept bounded, whatever the data)
             element.__dict__["_absent"] = False
             return False
-        plan = known[key] = _absent_plan(element, key[0], dict(zip(tested, key[1:], strict=True)))
+        plan = known[kind, present] = _absent_plan(
+            element, kind, dict(zip(tested, present, strict=True))
+        )
     if plan is not False:
-        for variable in plan[0]:
-            if variable in have:
-                break
-        else:
+        if plan[0].isdisjoint(have):
             if plan[1]:
                 STATE.called += 1
             plans[2] = 0
@@ -1733,3 +1740,289 @@ def _substitute() -> None:
             STATE.substituting -= 1
 
     model.Substitute.render = substitute
+
+
+# ---------------------------------------------------------------------------------------------
+# Speed (no specification section: the hot render paths without their layers)
+
+
+# The methods the one-call renders replaced: (class, name) → method.
+LAYERED: dict[tuple[type, str], Any] = {}
+
+
+def _calls(element: Any) -> bool:
+    """``element.calls_variable()``, read once per style element (pure: the tree is fixed)."""
+    found = element.__dict__.get("_calls")
+    if found is None:
+        found = element.__dict__["_calls"] = bool(element.calls_variable())
+    return found
+
+
+@correction("—", "cs:group, cs:macro, cs:choose and cs:text render in one call each")
+def _one_call_renders() -> None:
+    """The corrections above stack on citeproc-py's methods: a cs:group renders through
+    ``render`` → ``process`` (group suppression) → ``process`` (the children) → ``markup``,
+    a cs:macro through two ``render``\\ s and ``render_children``, a cs:if raises to say it
+    fails, a cs:text variable goes through ``process``, the counting wrapper and
+    ``_variable``. An APA entry renders a few hundred such elements (its citation and sort
+    keys too), so each is done here in one call: the same steps, in the same order, with the
+    same state read and written; only the calls between them are gone. What they replace is
+    kept in ``LAYERED`` (the tests render with it too)."""
+    for cls, name in ((model.Group, "render"), (model.Macro, "render"), (model.Choose, "render")):
+        LAYERED[cls, name] = getattr(cls, name)
+    join_ = model.join
+    VariableError = model.VariableError
+    ConditionFailed = model.ConditionFailed
+    holds = model.If.holds
+    plain_render = model.If.render  # (the disambiguate-aware cs:if / cs:else-if)
+
+    def group(self: Any, item: Any, context: Any = None, **kwargs: Any) -> Any:
+        # CitationStylesElement.render → _group_suppression.group → _memoised_tree.group,
+        # then Group.markup
+        if self.__dict__.get("_absent") is not False and _renders_nothing(self, item):
+            raise VariableError  # (_renders_nothing is False once _absent is: not asked)
+        state = STATE
+        called, rendered = state.called, state.rendered
+        output = []
+        variable_called = False
+        variable_rendered = False
+        delimiter = self.get("delimiter", "")
+        for child, is_choose in children(self):
+            calling = _calls(child)
+            variable_called = variable_called or calling
+            try:
+                if is_choose:
+                    child_text = child.render(item, context=context, delimiter=delimiter, **kwargs)
+                else:
+                    child_text = child.render(item, context=context, **kwargs)
+                if child_text is not None:
+                    output.append(child_text)
+                    variable_rendered = variable_rendered or calling
+            except VariableError:
+                pass
+        if not output or (variable_called and not variable_rendered):
+            raise VariableError
+        text = self.join(output)
+        if state.called > called and state.rendered == rendered:
+            raise VariableError
+        if text not in (None, ""):
+            state.called += 1
+            state.rendered += 1
+        if text:
+            return String(str(text)) if bare(self) else self.wrap(self.format(text))
+        return None
+
+    model.Group.render = group
+
+    def macro(self: Any, item: Any, context: Any = None, sort_options: Any = None) -> Any:
+        # _group_suppression.macro → Macro.render → Parent.render_children (delimiter "")
+        if self.__dict__.get("_absent") is not False and _renders_nothing(self, item):
+            return None
+        state = STATE
+        called, rendered = state.called, state.rendered
+        output = []
+        for child, is_choose in children(self):
+            try:
+                if is_choose:
+                    text = child.render(
+                        item, delimiter="", context=context, sort_options=sort_options
+                    )
+                else:
+                    text = child.render(item, context=context, sort_options=sort_options)
+                if text is not None:
+                    output.append(text)
+            except VariableError:
+                pass
+        text = join_(output, "") if output else None
+        if state.called > called and state.rendered == rendered:
+            return None
+        if text not in (None, ""):
+            state.called += 1
+            state.rendered += 1
+        return text
+
+    model.Macro.render = macro
+
+    def branch_kind(branch: Any) -> bool:
+        """Whether a cs:choose branch is a cs:if / cs:else-if without ``disambiguate``."""
+        found = branch.__dict__.get("_plain_branch")
+        if found is None:
+            found = branch.__dict__["_plain_branch"] = (
+                isinstance(branch, model.If)
+                and type(branch).render is plain_render
+                and "disambiguate" not in branch.attrib
+            )
+        return found
+
+    def plain_tests(branch: Any) -> tuple[Any, Any, Any] | bool:
+        """A plain cs:if's (types, variables, match) when it tests only those (what
+        _conditions.holds answers early), else False."""
+        if not branch_kind(branch) or type(branch).holds is not holds:
+            return False
+        types, variables, others, match = branch.__dict__.get("_tests") or _if_tests(branch)
+        return False if others else (types, variables, match)
+
+    def choose(self: Any, item: Any, context: Any = None, delimiter: str = "", **kwargs: Any):
+        # _memoised_tree.choose; a plain cs:if that fails is skipped without raising
+        if self.__dict__.get("_absent") is not False and _renders_nothing(self, item):
+            return None
+        reference = None
+        for child, _ in children(self):
+            tests = child.__dict__.get("_plain_tests")
+            if tests is None:
+                tests = child.__dict__["_plain_tests"] = plain_tests(child)
+            if tests is not False:
+                types, variables, match = tests
+                if reference is None:
+                    reference = item.reference
+                # _conditions.holds without position, locator, is-numeric or uncertain dates
+                if match == "any" or match == "none":
+                    found = (types is not None and reference.type in types) or (
+                        variables is not None
+                        and any(
+                            ("locator" in item)
+                            if v == "locator"
+                            else dict.__contains__(reference, v)
+                            for v in variables
+                        )
+                    )
+                    held = found if match == "any" else not found
+                elif types is not None and any(t != reference.type for t in types):
+                    held = False
+                else:
+                    held = variables is None or all(
+                        ("locator" in item) if v == "locator" else dict.__contains__(reference, v)
+                        for v in variables
+                    )
+                if held:
+                    return child.render_children(
+                        item, context=context, delimiter=delimiter, **kwargs
+                    )
+                continue
+            if branch_kind(child):
+                if holds(child, item, context):
+                    return child.render_children(
+                        item, context=context, delimiter=delimiter, **kwargs
+                    )
+                continue
+            try:
+                return child.render(item, context=context, delimiter=delimiter, **kwargs)
+            except ConditionFailed:
+                continue
+        return None
+
+    model.Choose.render = choose
+
+    LAYERED[model.Text, "render"] = layered_text = model.Text.render
+    text_variable = model.Text._variable
+    variable_of = getattr(text_variable, "__wrapped__", None)  # (without _counted's wrapper)
+    names_key = "{http://purl.org/net/xbiblio/csl}names"
+    text_key = "{http://purl.org/net/xbiblio/csl}text"
+
+    def text(self: Any, item: Any, context: Any = None, **kwargs: Any) -> Any:
+        # _text_variables.render → .process → (_counted → Text._variable), then case, read,
+        # format, quote and wrap
+        found = self.__dict__.get("_text")
+        variable, strip, kind, source = found if found is not None else _text_spec(self)
+        if source is None or variable_of is None:
+            return layered_text(self, item, context, **kwargs)
+        if context is None:
+            context = self
+        value = dict.get(item.reference, "language")  # (what reference.language reads)
+        if value is None:
+            root = self.get_root()
+            lang = root.__dict__.get("_default_language")
+            if lang is None:
+                default = root.get("default-locale")
+                language = (default if default is not None else "en")[:2]
+                lang = root.__dict__["_default_language"] = (default or "en")[
+                    :2
+                ].lower() or language
+        else:
+            lang = str(value)[:2].lower() or value[:2]
+        if source == "variable":
+            state = STATE
+            counts = variable != "year-suffix"
+            if counts:
+                state.called += 1
+            text = variable_of(self, item, context)
+            if counts and text not in (None, ""):
+                state.rendered += 1
+                if state.substituting and state.layout is not None and variable != "?":
+                    repressed = state.layout.repressed  # (as _counted records it)
+                    for name in variable.split():
+                        for key in (names_key, text_key):
+                            repressed.setdefault(key, [])
+                            if name not in repressed[key]:
+                                repressed[key].append(name)
+        elif source == "macro":
+            macro = self.__dict__.get("_macro")
+            if macro is None:
+                macro = self.__dict__["_macro"] = self.get_macro(self.get("macro"))
+            text = macro.render(item, context)
+        elif source == "term":
+            text = self._term(item)
+        else:
+            text = String(self.preformat(self.get("value")))
+        if text is None or text == "":
+            return None
+        text = str(text)
+        if strip:
+            text = strip_periods(text)
+        text = str(self.case(text, lang))
+        if kind == "data":
+            text = STATE.read(text)
+        elif kind == "term":
+            text = _term_text(text, _quotes(self))
+        elif kind == "verbatim":
+            verbatim = STATE.verbatim
+            text = STATE.escape(text) if verbatim is None else verbatim(variable, text)
+        elif kind == "number" and not variable.startswith("page") and variable != "locator":
+            text = STATE.escape(_number_text(self, text, variable))  # (pages: _process did it)
+        if bare(self):
+            return String(text)  # (what format, quote and wrap give without their attributes)
+        return self.wrap(self.quote(self.format(text)))
+
+    model.Text.render = text
+
+    def bare(element: Any) -> bool:
+        """Whether an element has no formatting, quotes, affixes or display: ``format`` then
+        gives String(text), ``quote`` and ``wrap`` give it back."""
+        found = element.__dict__.get("_bare")
+        if found is None:
+            element.format("")  # (each reads its attributes once, as on any render)
+            element.wrap(String(""))
+            quoted = isinstance(element, model.Quoted) and element.quote(String("")) != ""
+            found = element.__dict__["_bare"] = (
+                not element.__dict__["_marks"]
+                and not quoted
+                and element.__dict__["_affixes"] == ("", "", None)
+            )
+        return found
+
+    # A missing child element is missing for good: the tree never changes after loading
+    # (citeproc-py's default cs:name goes in without the CSL namespace, so a lookup never
+    # finds it, and _substitute takes it out again).
+    LAYERED[model.SomewhatObjectifiedElement, "__getattr__"] = found_child = (
+        model.SomewhatObjectifiedElement.__getattr__
+    )
+
+    def child_element(self: Any, name: str) -> Any:
+        found = found_child(self, name)
+        if found is None and not name.startswith("__"):
+            self.__dict__[name] = None
+        return found
+
+    model.SomewhatObjectifiedElement.__getattr__ = child_element
+
+    LAYERED[model.Term, "single"] = single = model.Term.single
+
+    def single_term(self: Any) -> Any:  # (find and preformat, once per formatter)
+        formatter = self.get_formatter()
+        known = self.__dict__.setdefault("_single", {})
+        text = known.get(formatter)
+        if text is None:
+            text = known[formatter] = single.fget(self)
+        return text
+
+    model.Term.single = property(single_term)
