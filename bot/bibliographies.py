@@ -845,22 +845,22 @@ class BibliographyService:
             return len(items)
         count = 0
 
-        async def chunks() -> AsyncIterator[list[str]]:
+        async def chunks() -> AsyncIterator[tuple[list[str], list[str]]]:
             nonlocal count
             chunk: list = []
             async for rows in self.store.rows(actor.owner, bib.id, sort="author", tag=tag):
                 for row in rows:  # cut only between first authors (CiteService.stream)
                     if len(chunk) >= CHUNK and row.first_author != chunk[-1].first_author:
                         count += len(chunk)
-                        yield [entry.work for entry in chunk]
+                        yield [entry.work_key for entry in chunk], [entry.work for entry in chunk]
                         chunk = []
                     chunk.append(row)
             if chunk:
                 count += len(chunk)
-                yield [entry.work for entry in chunk]
+                yield [entry.work_key for entry in chunk], [entry.work for entry in chunk]
 
         first = True
-        async for texts in self.cites.stream(chunks(), style, markup=markup):  # type: ignore[arg-type]
+        async for texts in self.cites.stream(chunks(), style, markup=markup):
             writer.write(("" if first else separator) + separator.join(texts))
             first = False
         return count

@@ -193,6 +193,16 @@ def format_entries(items: Sequence[Work | str], style: str, markup: Markup) -> l
     return citations.format_bibliography(decode(items), style, markup=markup)
 
 
+def digests_and_entries(
+    items: Sequence[Work | str], style: str, markup: Markup
+) -> tuple[list[str], list[str], list[list[int]], list[str]]:
+    """``chunk_digests`` and ``format_entries`` of one chunk at once, its stored JSON decoded
+    once (a worker job: a chunk none of whose works has a citation cached in this style)."""
+    works = decode(items)
+    keys, digests, groups = context_digests(works)
+    return keys, digests, groups, citations.format_bibliography(works, style, markup=markup)
+
+
 def machine_text(
     target: str, items: Sequence[Work | str], keys: Sequence[str | None] | None
 ) -> str:
@@ -393,15 +403,22 @@ class CiteService:
         return await self._chunk(items, style, markup, heavy=True)
 
     async def stream(
-        self, chunks: AsyncIterator[list[Work | str]], style: str, *, markup: Markup = "text"
+        self,
+        chunks: AsyncIterator[tuple[Sequence[str] | None, Sequence[Work | str]]],
+        style: str,
+        *,
+        markup: Markup = "text",
     ) -> AsyncIterator[list[str]]:
         """Entries chunk by chunk, in order, as many chunks at once as there are bulk
-        workers. Each chunk must hold whole author groups (an export in author order, cut
-        between first authors)."""
+        workers. Each chunk (its works' keys, when known, and its works or their stored JSON)
+        must hold whole author groups (an export in author order, cut between first
+        authors)."""
 
         async def jobs() -> AsyncIterator[asyncio.Future[list[str]]]:
-            async for chunk in chunks:
-                yield asyncio.ensure_future(self._chunk(chunk, style, markup, heavy=True))
+            async for keys, chunk in chunks:
+                yield asyncio.ensure_future(
+                    self._chunk(chunk, style, markup, heavy=True, keys=keys)
+                )
 
         async for texts in in_order(jobs(), self.workers.bulk_size + 1):  # workers kept fed
             yield texts
@@ -418,10 +435,25 @@ class CiteService:
         return await self.workers.run(format_entries, list(items), style, markup, heavy=heavy)
 
     async def _chunk(
-        self, items: Sequence[Work | str], style: str, markup: Markup, *, heavy: bool
+        self,
+        items: Sequence[Work | str],
+        style: str,
+        markup: Markup,
+        *,
+        heavy: bool,
+        keys: Sequence[str] | None = None,
     ) -> list[str]:
         """Entries of ``items`` (whole author groups): cached ones from the cache, the groups
-        with any entry missing formatted in one citeproc run, then cached."""
+        with any entry missing formatted in one citeproc run, then cached. ``keys``: the
+        works' keys as stored; when none of them has a citation cached in this style, the
+        chunk is digested and formatted in one job (a cold export decodes each work once)."""
+        if (
+            heavy
+            and keys is not None
+            and len(items) <= MAX_WHOLE
+            and not await self.cache.any_of(keys, style, markup)
+        ):
+            return await self._cold_chunk(items, style, markup)
         if not heavy and len(items) <= INLINE_DIGESTS and all(isinstance(i, Work) for i in items):
             keys, digests, groups = context_digests(items)  # type: ignore[arg-type]
         else:
@@ -457,3 +489,18 @@ class CiteService:
                 markup,
             )
         return [text or "" for text in out]
+
+    async def _cold_chunk(
+        self, items: Sequence[Work | str], style: str, markup: Markup
+    ) -> list[str]:
+        """A chunk with nothing cached: one bulk job digests and formats it; then cached."""
+        keys, digests, _, texts = await self.workers.run(
+            digests_and_entries, list(items), style, markup, heavy=True
+        )
+        first: dict[str, int] = {}
+        for i, key in enumerate(keys):
+            first.setdefault(key, i)
+        await self.cache.put_many(
+            ((key, digests[i], texts[i]) for key, i in first.items()), style, markup
+        )
+        return texts

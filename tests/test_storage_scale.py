@@ -605,6 +605,36 @@ async def test_a_chunked_apa_export_is_the_whole_list_formatted_at_once(bibs, mo
     assert await export_text(bibs, "apa", markdown=True) == whole_set(ordered, "apa", "markdown")
 
 
+async def test_a_cold_chunk_is_one_job_and_a_partly_cached_one_uses_its_cache(bibs, monkeypatch):
+    """A chunk none of whose works has a citation cached is digested and formatted in one
+    worker job (its JSON decoded once); a chunk with any cached work goes the two-step way
+    (digests, then only the groups missing); both print the whole list."""
+    ordered = await fill(bibs, with_ambiguities(recorded(40)))
+    reference = whole_set(ordered, "apa")
+    monkeypatch.setattr("bot.bibliographies.CHUNK", 10)
+    monkeypatch.setattr("bot.storage.bibliographies.EXPORT_BATCH", 7)
+    jobs: list[str] = []
+    workers = bibs.cites.workers
+    run = workers.run
+
+    async def counted(fn, *args, **kwargs):
+        jobs.append(fn.__name__)
+        return await run(fn, *args, **kwargs)
+
+    monkeypatch.setattr(workers, "run", counted)
+    # the first works' citations cached beforehand (a /cite of them, say)
+    head = [w for w in ordered if w.authors][:12]
+    await bibs.cites.entries(head, "apa", markup="text")
+    jobs.clear()
+    assert await export_text(bibs, "apa") == reference
+    cold = jobs.count("digests_and_entries")
+    assert cold >= 3 and jobs.count("chunk_digests") >= 1, jobs  # cached chunks: two steps
+    assert jobs.count("format_entries") <= jobs.count("chunk_digests")
+    jobs.clear()
+    assert await export_text(bibs, "apa") == reference  # everything cached now
+    assert "digests_and_entries" not in jobs and "format_entries" not in jobs, jobs
+
+
 @pytest.mark.parametrize(
     "style",
     [

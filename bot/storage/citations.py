@@ -7,7 +7,7 @@ Each row carries the digest of the CSL input it was made from: when a work's met
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from bot.storage.database import Database
 from bot.storage.lru import LRU
@@ -53,6 +53,23 @@ class CitationCache:
                     found[row["work_key"]] = row["text"]
                     self._remember((row["work_key"], style, markup), row["digest"], row["text"])
         return found
+
+    async def any_of(self, work_keys: Sequence[str], style: str, markup: str) -> bool:
+        """Whether any of ``work_keys`` has a citation stored in ``style`` and ``markup``
+        (whatever its digest): when none has, their texts must all be made."""
+        if any((key, style, markup) in self._memory for key in work_keys):
+            return True
+        for start in range(0, len(work_keys), 500):  # SQLite's variable limit, with room
+            chunk = list(work_keys[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            row = await self.db.one(
+                f"SELECT 1 FROM citations WHERE style = ? AND markup = ? "
+                f"AND work_key IN ({marks}) LIMIT 1",
+                (style, markup, *chunk),
+            )
+            if row is not None:
+                return True
+        return False
 
     async def put_many(
         self, entries: Iterable[tuple[str, str, str]], style: str, markup: str

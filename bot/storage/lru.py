@@ -20,6 +20,10 @@ class LRU(Generic[K, V]):
             self._items.move_to_end(key)
         return value
 
+    def __contains__(self, key: object) -> bool:
+        """Whether ``key`` is held (without making it recent)."""
+        return key in self._items
+
     def put(self, key: K, value: V) -> None:
         self._items[key] = value
         self._items.move_to_end(key)
