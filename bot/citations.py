@@ -253,6 +253,7 @@ def format_bibliography(
     *,
     markup: Markup = "text",
     style_order: bool = False,
+    items: Sequence[dict[str, Any]] | None = None,
 ) -> list[str]:
     """One formatted entry per work, in the order of ``works``.
 
@@ -262,12 +263,17 @@ def format_bibliography(
     added names or given names, in the styles that ask for it). With ``style_order`` the
     entries come in the style's bibliography order instead (the order of a reference list).
     ``markup``: ``text`` (plain, for files), ``markdown`` (Discord: ``*…*``), ``html``.
-    Thread-safe; CPU-bound, so run it in a worker (``bot.workers``).
+    ``items``: the works' ``to_csl`` items when the caller made them already (their ids are
+    replaced; they are not changed). Thread-safe; CPU-bound, so run it in a worker
+    (``bot.workers``).
     """
     if not works:
         return []
     engine = style_engine(style)
-    items = [to_csl(work, item_id=f"w{i}") for i, work in enumerate(works)]
+    if items is None:
+        items = [to_csl(work, item_id=f"w{i}") for i, work in enumerate(works)]
+    else:
+        items = [{**item, "id": f"w{i}"} for i, item in enumerate(items)]
     verbatim = _verbatim if markup == "markdown" else None
     entries = citeproc_py.render(engine, items, markup, escape=escape, verbatim=verbatim)
     finished = {i: _finish(text or "", markup, items[i]) for i, text in entries}

@@ -145,7 +145,12 @@ def style_options(query: str, limit: int = 25) -> list[tuple[str, str]]:
 
 def digest(work: Work) -> str:
     """What a cached citation was made from: the work's CSL input and the formatter version."""
-    data = json.dumps(citations.to_csl(work, item_id="x"), sort_keys=True, ensure_ascii=False)
+    return csl_digest(citations.to_csl(work, item_id="x"))
+
+
+def csl_digest(item: dict) -> str:
+    """``digest`` of a work's CSL-JSON item made with ``item_id="x"``."""
+    data = json.dumps(item, sort_keys=True, ensure_ascii=False)
     return hashlib.blake2b(f"{FORMAT_VERSION}\0{data}".encode(), digest_size=16).hexdigest()
 
 
@@ -165,13 +170,14 @@ def decode(items: Sequence[Work | str]) -> list[Work]:
 
 
 def context_digests(
-    works: Sequence[Work],
+    works: Sequence[Work], items: Sequence[dict] | None = None
 ) -> tuple[list[str], list[str], list[list[int]]]:
     """Work keys, the digest each entry is cached under, and the groups: a work alone is
     cached under its own digest; a work of a group under the digest of its whole group (every
-    member's input, in order) and its place in it."""
+    member's input, in order) and its place in it. ``items``: the works' CSL-JSON items
+    (``to_csl(work, item_id="x")``) when already made."""
     keys = [work_key(w) for w in works]
-    own = [digest(w) for w in works]
+    own = [digest(w) for w in works] if items is None else [csl_digest(i) for i in items]
     groups = author_groups(works)
     context = list(own)
     for group in groups:
@@ -199,8 +205,10 @@ def digests_and_entries(
     """``chunk_digests`` and ``format_entries`` of one chunk at once, its stored JSON decoded
     once (a worker job: a chunk none of whose works has a citation cached in this style)."""
     works = decode(items)
-    keys, digests, groups = context_digests(works)
-    return keys, digests, groups, citations.format_bibliography(works, style, markup=markup)
+    csl = [citations.to_csl(work, item_id="x") for work in works]
+    keys, digests, groups = context_digests(works, csl)
+    texts = citations.format_bibliography(works, style, markup=markup, items=csl)
+    return keys, digests, groups, texts
 
 
 def machine_text(
