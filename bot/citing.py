@@ -391,8 +391,10 @@ class CiteService:
 
         async def jobs() -> AsyncIterator[asyncio.Future[list[str]]]:
             for chunk in chunks:
+                part = [works[i] for i in chunk]
+                keys = [work_key(w) for w in part] if heavy else None
                 yield asyncio.ensure_future(
-                    self._chunk([works[i] for i in chunk], style, markup, heavy=heavy)
+                    self._chunk(part, style, markup, heavy=heavy, keys=keys)
                 )
 
         done = in_order(jobs(), self.workers.bulk_size if heavy else 1)
@@ -453,8 +455,9 @@ class CiteService:
     ) -> list[str]:
         """Entries of ``items`` (whole author groups): cached ones from the cache, the groups
         with any entry missing formatted in one citeproc run, then cached. ``keys``: the
-        works' keys as stored; when none of them has a citation cached in this style, the
-        chunk is digested and formatted in one job (a cold export decodes each work once)."""
+        works' keys (as stored, or ``work_key``); when none of them has a citation cached in
+        this style, the chunk is digested and formatted in one bulk job (a cold export decodes
+        each work once)."""
         if (
             heavy
             and keys is not None
