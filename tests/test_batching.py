@@ -46,6 +46,7 @@ async def test_an_idle_upstream_gets_the_single_record_route(mock, tmp_path):
     assert record is not None and record.doi.lower() == "10.7554/elife.01567"
     (request,) = mock.requests
     assert request.url.path == "/works/https://doi.org/10.7554/elife.01567"
+    assert request.url.params["select"] == openalex.WORK_FIELDS  # the fields it reads only
 
 
 async def test_a_burst_travels_fifty_dois_a_request_and_every_answer_is_its_own(mock, tmp_path):

@@ -49,6 +49,17 @@ def test_every_openalex_work_parses_clean(name):
 
 
 @pytest.mark.parametrize(
+    "name", bodies("openalex", lambda d: isinstance(d, dict) and "authorships" in d)
+)
+def test_the_fields_a_work_is_asked_for_are_all_the_parser_reads(name):
+    """A work is asked for with ``select=WORK_FIELDS`` (root fields only, as OpenAlex's select
+    takes them): the record parsed from those fields is the one the whole record gives."""
+    data = load(name)
+    selected = {k: data[k] for k in openalex.WORK_FIELDS.split(",") if k in data}
+    assert openalex.parse_work(selected) == openalex.parse_work(data)
+
+
+@pytest.mark.parametrize(
     "name",
     bodies("crossref", lambda d: d.get("message-type") == "work")
     + bodies("crossref-corpus", lambda d: d.get("message-type") == "work"),

@@ -121,6 +121,20 @@ def not_found(source: str, key: str, fixtures: Path) -> Canned:
     return Canned(404, json.dumps(body).encode())
 
 
+def _selected(canned: Canned, select: str) -> Canned:
+    """An OpenAlex record with ``select=a,b``: those root fields only, in that order, as the
+    API answers (apis.md §1; ``openalex/select-open_access-*.json``). A body that is not a
+    JSON object (a hostile one a test planted) is served as it is."""
+    try:
+        data = json.loads(canned.body)
+    except (ValueError, RecursionError):
+        return canned
+    if not isinstance(data, dict):
+        return canned
+    kept = {name: data[name] for name in select.split(",") if name in data}
+    return Canned(canned.status, json.dumps(kept).encode(), canned.content_type, canned.headers)
+
+
 def request_key(source: str, path: str) -> str:
     """The identifier a request asks for, decoded and lower-cased (``doi:…``, ``pmid:…``)."""
     path = unquote(path)
@@ -274,7 +288,10 @@ class MockUpstreams:
         key = request_key(source, path)
         if outcome == "unknown":
             return not_found(source, key, self.fixtures)
-        return self._lookup(source, key)
+        canned = self._lookup(source, key)
+        if source == "openalex" and (params or {}).get("select") and canned.status == 200:
+            return _selected(canned, (params or {})["select"])
+        return canned
 
     def _openalex_records(self) -> list[dict]:
         """The recorded OpenAlex works, parsed once per world (list filters scan them)."""

@@ -54,8 +54,9 @@ PUBLISHER_SOURCE_TYPES = frozenset({"journal", "conference", "book series", "ebo
 # and pages a list only while page × per-page ≤ 10,000.
 MAX_OR_VALUES = 50
 MAX_LISTED_IDS = 10_000
-# The root fields parse_work reads (a batch of whole works asks for these only; root fields
-# only, as select requires), and the authorships a list keeps (apis.md §1.2).
+# The root fields parse_work reads (a work, alone or in a batch, is asked for these only, a
+# third of a whole record; root fields only, as select requires), and the authorships a list
+# keeps (apis.md §1.2).
 WORK_FIELDS = (
     "id,doi,ids,title,display_name,publication_year,publication_date,type,language,"
     "authorships,primary_location,best_oa_location,locations,open_access,biblio,"
@@ -193,7 +194,7 @@ async def fetch_work(up: Upstream, key: str, *, acquired: bool = False) -> Sourc
     # DOIs as full doi.org URLs: the form OpenAlex documents first and the one every recorded
     # request used, so a server replaying those recordings answers it too.
     ident = f"https://doi.org/{c.quote_doi(value)}" if scheme == "doi" else f"{scheme}:{value}"
-    data = await up.get_json(f"/works/{ident}", acquired=acquired)
+    data = await up.get_json(f"/works/{ident}", {"select": WORK_FIELDS}, acquired=acquired)
     if data is None:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("id"), str):
