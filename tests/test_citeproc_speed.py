@@ -2,7 +2,9 @@
 has none of its variables (``corrections._absent_plan``), a sort key rendered only when
 the keys before it tie, and the one-call renders of cs:group, cs:macro, cs:choose and cs:text
 (``corrections._one_call_renders``, checked against the methods they replace) print what the
-full walk prints; the style tree is left as loaded."""
+full walk prints; the style tree is left as loaded. The render state's fields live in one
+plain object per thread (``state.Fields``, read through ``STATE.tally`` on the hot paths) and
+an item's reference is kept in the item until the engine switches sources."""
 
 from __future__ import annotations
 
@@ -164,3 +166,90 @@ def test_a_failing_plain_condition_is_skipped_as_citeproc_py_skips_it(monkeypatc
     for (cls, name), method in corrections.LAYERED.items():
         monkeypatch.setattr(cls, name, method)
     assert [t for _, t in citeproc_py.render(citeproc_py.from_xml(CHOOSE), items)] == fast
+
+
+CASED = """<style xmlns="http://purl.org/net/xbiblio/csl" version="1.0" class="in-text"{locale}>
+  <info><title>t</title><id>t</id><updated>2024-01-01T00:00:00+00:00</updated></info>
+  <citation><layout><names variable="author"/></layout></citation>
+  <bibliography>
+    <layout suffix=".">
+      <group delimiter=", ">
+        <text variable="title" text-case="title"/>
+        <text variable="publisher"/>
+      </group>
+    </layout>
+  </bibliography>
+</style>"""
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        ("", ["A Study of Things, Acme.", "a study of things.", "A Study of Things, Acme."]),
+        (
+            ' default-locale="de-DE"',
+            ["A Study of Things, Acme.", "a study of things.", "a study of things, Acme."],
+        ),
+    ],
+)
+def test_the_language_is_read_where_a_text_case_needs_it(locale, expected, monkeypatch):
+    """A cs:text reads the item's language (or the style's default locale) only when it has
+    a text-case (title case is for English only); the group's delimiter is read once."""
+    items = [
+        {"id": "a", "type": "book", "title": "a study of things", "language": "en-GB"},
+        {"id": "b", "type": "book", "title": "a study of things", "language": "de"},
+        {"id": "c", "type": "book", "title": "a study of things"},
+    ]
+    items[0]["publisher"] = items[2]["publisher"] = "Acme"
+    style = CASED.format(locale=locale)
+    fast = [t for _, t in citeproc_py.render(citeproc_py.from_xml(style), items)]
+    for _ in range(2):  # (memos on the parsed style hold)
+        assert [t for _, t in citeproc_py.render(citeproc_py.from_xml(style), items)] == fast
+    for (cls, name), method in corrections.LAYERED.items():
+        monkeypatch.setattr(cls, name, method)
+    assert [t for _, t in citeproc_py.render(citeproc_py.from_xml(style), items)] == fast
+    assert fast == expected
+
+
+def test_the_render_state_is_one_set_of_fields_per_thread():
+    """``STATE.<field>`` and ``STATE.tally.<field>`` (what the hot paths read) are the same
+    value; another thread has its own, from the defaults."""
+    import threading
+
+    from bot.citeproc_py.state import STATE, Fields
+
+    fields = STATE.tally
+    for name in Fields.__annotations__:
+        assert getattr(STATE, name) is getattr(fields, name)
+    before = STATE.called
+    citeproc_py.render(citeproc_py.from_xml(STYLE), [{"id": "a", "type": "book", "title": "T"}])
+    assert STATE.called == fields.called > before  # (the hot paths count through tally)
+    STATE.area = "sort"
+    try:
+        assert fields.area == "sort"
+        seen = {}
+        thread = threading.Thread(target=lambda: seen.update(area=STATE.area, t=STATE.tally))
+        thread.start()
+        thread.join()
+        assert seen["area"] == "bibliography" and seen["t"] is not fields
+    finally:
+        STATE.area = "bibliography"
+
+
+def test_an_items_reference_follows_the_source_it_is_read_from():
+    """``CitationItem.reference`` is kept in the item once read; the engine switches from
+    the sorting source to the rendering one, and the item then reads the new source."""
+    from types import SimpleNamespace
+
+    from citeproc import Citation, CitationItem
+
+    bib = SimpleNamespace(source={"a": "sorting"})
+    item = CitationItem("a")
+    Citation([item]).bibliography = bib
+    assert item.reference == "sorting"
+    assert item.__dict__["reference"] == dict.get(item, "_reference") == "sorting"
+    bib.source = {"a": "rendering"}
+    assert item.reference == "sorting"  # (kept)
+    dict.pop(item, "_reference", None)  # (as engine.render switches the source)
+    item.__dict__.pop("reference", None)
+    assert item.reference == "rendering"

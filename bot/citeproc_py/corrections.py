@@ -170,14 +170,24 @@ def _memoised_lookups() -> None:
     model.Parent.calls_variable = memoised(model.Parent.calls_variable)
     model.Text.calls_variable = memoised(model.Text.calls_variable)
 
-    def reference(self: Any) -> Any:  # three dict-backed attribute lookups on every access
-        ref = dict.get(self, "_reference")
-        if ref is None:
-            ref = self.bibliography.source[self.key]
-            dict.__setitem__(self, "_reference", ref)
-        return ref
+    CitationItem.reference = _Reference()
 
-    CitationItem.reference = property(reference)
+
+class _Reference:
+    """``CitationItem.reference`` (three dict-backed attribute lookups on every access), read
+    once and kept in the item: in its dict as ``_reference`` and in its ``__dict__``, which
+    Python reads before this (non-data) descriptor, so later reads call nothing. Whoever
+    changes the source takes both out again (engine.render)."""
+
+    def __get__(self, item: Any, owner: Any = None) -> Any:
+        if item is None:
+            return self
+        ref = dict.get(item, "_reference")
+        if ref is None:
+            ref = item.bibliography.source[item.key]
+            dict.__setitem__(item, "_reference", ref)
+        item.__dict__["reference"] = ref
+        return ref
 
 
 def children(element: Any) -> tuple[tuple[Any, bool], ...]:
@@ -826,14 +836,15 @@ def _counted(process: Any, variable_of: Any) -> Any:
     def wrapper(self: Any, item: Any, *args: Any, **kwargs: Any) -> Any:
         variable = variable_of(self)
         counts = variable not in (None, "year-suffix")
+        tally = STATE.tally
         if counts:
-            STATE.called += 1
+            tally.called += 1
         text = process(self, item, *args, **kwargs)
         if counts and text not in (None, ""):
-            STATE.rendered += 1
-            if STATE.substituting and STATE.layout is not None and variable != "?":
+            tally.rendered += 1
+            if tally.substituting and tally.layout is not None and variable != "?":
                 # Substitute: what renders in place of the names is not rendered again
-                repressed = STATE.layout.repressed
+                repressed = tally.layout.repressed
                 for name in variable.split():
                     for tag in (model.Names, model.Text):
                         key = "{http://purl.org/net/xbiblio/csl}" + tag.__name__.lower()
@@ -862,13 +873,14 @@ def _group_suppression() -> None:
     def group(self: Any, item: Any, *args: Any, **kwargs: Any) -> Any:
         if _renders_nothing(self, item):  # (none of its variables: see _absent_plan)
             raise model.VariableError
-        called, rendered = STATE.called, STATE.rendered
+        tally = STATE.tally
+        called, rendered = tally.called, tally.rendered
         text = original_group(self, item, *args, **kwargs)  # raises VariableError when empty
-        if STATE.called > called and STATE.rendered == rendered:
+        if tally.called > called and tally.rendered == rendered:
             raise model.VariableError
         if text not in (None, ""):  # what renders counts for the enclosing group
-            STATE.called += 1
-            STATE.rendered += 1
+            tally.called += 1
+            tally.rendered += 1
         return text
 
     model.Group.process = group
@@ -878,13 +890,14 @@ def _group_suppression() -> None:
     def macro(self: Any, item: Any, *args: Any, **kwargs: Any) -> Any:
         if _renders_nothing(self, item):  # (as for a group)
             return None
-        called, rendered = STATE.called, STATE.rendered
+        tally = STATE.tally
+        called, rendered = tally.called, tally.rendered
         text = original_macro(self, item, *args, **kwargs)
-        if STATE.called > called and STATE.rendered == rendered:
+        if tally.called > called and tally.rendered == rendered:
             return None
         if text not in (None, ""):
-            STATE.called += 1
-            STATE.rendered += 1
+            tally.called += 1
+            tally.rendered += 1
         return text
 
     model.Macro.render = macro
@@ -929,7 +942,7 @@ def _renders_nothing(element: Any, item: Any) -> bool:
     if plan is not False:
         if plan[0].isdisjoint(have):
             if plan[1]:
-                STATE.called += 1
+                STATE.tally.called += 1
             plans[2] = 0
             return True
     if misses >= _GIVE_UP:  # (an element that never renders nothing is rendered at once)
@@ -1194,7 +1207,7 @@ def _part(element: Any, text: str | None) -> str | None:
     """A name part read as data, cased and formatted by its cs:name-part (affixes apart)."""
     if not text:
         return text
-    text = STATE.read(text)
+    text = STATE.tally.read(text)
     if element is not None:
         text = str(element.format(element.case(text)))
     return text
@@ -1203,6 +1216,7 @@ def _part(element: Any, text: str | None) -> str | None:
 def _name_process(
     self: Any, item: Any, variable: str, context: Any = None, sort_options: Any = None, **kw: Any
 ) -> Any:
+    st = STATE.tally  # (this thread's fields: see state.Fields)
     # The options are the element's, inherited from its context, or the sort key's: read
     # once per (element, context, sort options) and kept on the element.
     memos = self.__dict__.setdefault("_name_memo", {})
@@ -1227,27 +1241,27 @@ def _name_process(
     et_al_min, use_first = opt("et-al-min"), opt("et-al-use-first")
     if inherit("et-al-use-first") is None and not (sort_options or {}).get("et-al-use-first"):
         et_al_min = 0  # citeproc-js: no et-al-use-first anywhere, no truncation
-    if STATE.area == "citation" and STATE.position == "subsequent":
+    if st.area == "citation" and st.position == "subsequent":
         sub_min = inherit("et-al-subsequent-min")
         sub_first = inherit("et-al-subsequent-use-first")
         et_al_min = int(sub_min) if sub_min is not None else et_al_min
         use_first = int(sub_first) if sub_first is not None else use_first
     use_last = opt("et-al-use-last")
-    options = memo.get(("options", STATE.locale))
+    options = memo.get(("options", st.locale))
     if options is None:
-        options = memo[("options", STATE.locale)] = _name_options(self, opt, context)
+        options = memo[("options", st.locale)] = _name_options(self, opt, context)
     names = item.reference.get(variable, []) or []
-    pos = STATE.nameset
-    STATE.nameset += 1
+    pos = st.nameset
+    st.nameset += 1
     count = len(names)
-    request = STATE.request if STATE.area != "sort" else None
+    request = st.request if st.area != "sort" else None
     shown = count
     if et_al_min and count >= et_al_min:
         shown = use_first
     asked = request.names[pos] if request and pos < len(request.names) else 0
-    if STATE.area == "citation" and asked:
+    if st.area == "citation" and asked:
         shown = asked
-    elif STATE.area == "bibliography" and STATE.add_names and asked > use_first:
+    elif st.area == "bibliography" and st.add_names and asked > use_first:
         shown = count if count < et_al_min else asked
     if use_last and et_al_min and shown > et_al_min - 2 and count >= et_al_min:
         shown = et_al_min - 2
@@ -1255,13 +1269,13 @@ def _name_process(
     truncated = count > shown and (et_al_min >= use_first or not et_al_min)
     if shown <= 0:
         return None
-    if STATE.capture is not None and STATE.maxvals is not None:
-        while len(STATE.capture.names) <= pos:
-            STATE.capture.names.append(0)
-            STATE.capture.givens.append([])
-            STATE.maxvals.append(0)
-        STATE.capture.names[pos] = shown
-        STATE.maxvals[pos] = count
+    if st.capture is not None and st.maxvals is not None:
+        while len(st.capture.names) <= pos:
+            st.capture.names.append(0)
+            st.capture.givens.append([])
+            st.maxvals.append(0)
+        st.capture.names[pos] = shown
+        st.maxvals[pos] = count
     if options.form == "count":
         return shown if truncated else count
 
@@ -1294,18 +1308,18 @@ def _name_process(
             and options.form == "long"
             and (order == "all" or (order == "first" and index == 0))
         )
-    if STATE.area == "sort":  # citeproc-js: names only, no "and", no "et al."
+    if st.area == "sort":  # citeproc-js: names only, no "and", no "et al."
         return " ".join(output)
-    if STATE.collecting is not None:
-        first = not STATE.collecting
+    if st.collecting is not None:
+        first = not st.collecting
         output = _substitute_names(output)
         if (
             first
-            and STATE.substitute_rule == "complete-all"
-            and STATE.previous_entry
-            and STATE.collecting == STATE.previous_entry
+            and st.substitute_rule == "complete-all"
+            and st.previous_entry
+            and st.collecting == st.previous_entry
         ):
-            return String(STATE.substitute)  # the names, "and" and "et al." (not the label)
+            return String(st.substitute)  # the names, "and" and "et al." (not the label)
     and_ = opt("and")
     delimiter = opt("delimiter")
     if truncated and use_last:
@@ -1359,7 +1373,7 @@ def _substitute_names(output: list[str]) -> list[str]:
 
 def _sortable(particle: str | None) -> str | None:
     """citeproc-js drops an apostrophe from a particle in sort keys ("'t Hooft" → "t")."""
-    if particle and STATE.area == "sort":
+    if particle and STATE.tally.area == "sort":
         return re.sub("['\u2019]", "", particle, count=1)
     return particle
 
@@ -1375,21 +1389,22 @@ def _render_name(
     family_el: Any,
     affixes: dict[str, tuple[str, str]],
 ) -> str:
+    st = STATE.tally  # (this thread's fields: see state.Fields)
     if "literal" in name:
         text = _part(family_el, name["literal"]) or ""
         return affixes["family"][0] + text + affixes["family"][1] if text else text
     requested = 0
-    request = STATE.request if STATE.area != "sort" else None
+    request = st.request if st.area != "sort" else None
     if request and pos < len(request.givens) and index < len(request.givens[pos]):
-        if STATE.area == "citation" or STATE.add_givenname:
+        if st.area == "citation" or st.add_givenname:
             requested = request.givens[pos][index]
-    if STATE.area == "citation" and STATE.evalname is not None:
-        requested = STATE.evalname(STATE.item_key, name, index, requested, options)
+    if st.area == "citation" and st.evalname is not None:
+        requested = st.evalname(st.item_key, name, index, requested, options)
     level = csl_names.given_level(options, requested)
-    if STATE.capture is not None and STATE.area == "citation":
-        while len(STATE.capture.givens) <= pos:
-            STATE.capture.givens.append([])
-        givens = STATE.capture.givens[pos]
+    if st.capture is not None and st.area == "citation":
+        while len(st.capture.givens) <= pos:
+            st.capture.givens.append([])
+        givens = st.capture.givens[pos]
         while len(givens) <= index:
             givens.append(0)
         givens[index] = requested if requested else csl_names.given_level(options, 0)
@@ -1401,7 +1416,7 @@ def _render_name(
         family=_part(family_el, name.get("family") or "") or "",
         dropping=_part(given_el, name.get("dropping-particle")),
         non_dropping=_part(family_el, _sortable(name.get("non-dropping-particle"))),
-        suffix=STATE.read(csl_names.shown_suffix(name, options) or "") or None,
+        suffix=st.read(csl_names.shown_suffix(name, options) or "") or None,
         comma_suffix=bool(name.get("comma-suffix")),
         comma_dropping=name.get("comma-dropping-particle", ""),
     )
@@ -1418,7 +1433,7 @@ def _render_name(
             )
         return affixes["family"][0] + family + affixes["family"][1] if family else family
     order = options.name_as_sort_order
-    inverted = STATE.area == "sort" or order == "all" or (order == "first" and index == 0)
+    inverted = st.area == "sort" or order == "all" or (order == "first" and index == 0)
     return csl_names.order(
         parts,
         options,
@@ -1426,7 +1441,7 @@ def _render_name(
         script=csl_names.romanesque(name, language),
         given_affixes=affixes["given"],
         family_affixes=affixes["family"],
-        sort=STATE.area == "sort",
+        sort=st.area == "sort",
     )
 
 
@@ -1446,7 +1461,7 @@ def _bibliography_layout() -> None:
 
     def names(self: Any, item: Any, *args: Any, **kwargs: Any) -> Any:
         if (
-            STATE.seen
+            STATE.tally.seen
             or STATE.substitute is None
             or STATE.area != "bibliography"
             or STATE.collecting is not None  # a cs:names inside cs:substitute
@@ -1695,7 +1710,7 @@ def _substitute() -> None:
                     holder.remove(child)
 
     def _names_process(self: Any, item: Any, names_context: Any, context: Any, **kw: Any):
-        layout = STATE.layout
+        layout = STATE.tally.layout
         repressed = getattr(layout, "repressed", None) if layout is not None else None
         variables = (self.get("variable") or "").split()
         if repressed and repressed.get(self.tag):
@@ -1716,7 +1731,7 @@ def _substitute() -> None:
     model.Names.process = names_process
 
     def substitute(self: Any, item: Any, context: Any = None, **kwargs: Any) -> Any:
-        STATE.substituting += 1
+        STATE.tally.substituting += 1
         try:
             for child in self.getchildren():
                 try:
@@ -1737,7 +1752,7 @@ def _substitute() -> None:
                     return text
             return None
         finally:
-            STATE.substituting -= 1
+            STATE.tally.substituting -= 1
 
     model.Substitute.render = substitute
 
@@ -1771,6 +1786,7 @@ def _one_call_renders() -> None:
     for cls, name in ((model.Group, "render"), (model.Macro, "render"), (model.Choose, "render")):
         LAYERED[cls, name] = getattr(cls, name)
     join_ = model.join
+    delimited_join = model.Delimited.join
     VariableError = model.VariableError
     ConditionFailed = model.ConditionFailed
     holds = model.If.holds
@@ -1781,14 +1797,19 @@ def _one_call_renders() -> None:
         # then Group.markup
         if self.__dict__.get("_absent") is not False and _renders_nothing(self, item):
             raise VariableError  # (_renders_nothing is False once _absent is: not asked)
-        state = STATE
+        state = STATE.tally
         called, rendered = state.called, state.rendered
         output = []
         variable_called = False
         variable_rendered = False
-        delimiter = self.get("delimiter", "")
-        for child, is_choose in children(self):
-            calling = _calls(child)
+        delimiter = self.__dict__.get("_delimiter")
+        if delimiter is None:  # (never set after loading: read once)
+            delimiter = self.__dict__["_delimiter"] = self.get("delimiter", "")
+        kids = self.__dict__.get("_children")  # (children(self), memoised)
+        for child, is_choose in kids if kids is not None else children(self):
+            calling = child.__dict__.get("_calls")  # (_calls(child), memoised)
+            if calling is None:
+                calling = _calls(child)
             variable_called = variable_called or calling
             try:
                 if is_choose:
@@ -1802,14 +1823,23 @@ def _one_call_renders() -> None:
                 pass
         if not output or (variable_called and not variable_rendered):
             raise VariableError
-        text = self.join(output)
+        if type(self).join is delimited_join:  # Delimited.join, without its lookups
+            try:
+                text = join_(output, delimiter)  # (output holds no None)
+            except Exception:
+                text = String("")
+        else:
+            text = self.join(output)
         if state.called > called and state.rendered == rendered:
             raise VariableError
         if text not in (None, ""):
             state.called += 1
             state.rendered += 1
         if text:
-            return String(str(text)) if bare(self) else self.wrap(self.format(text))
+            plain_ = self.__dict__.get("_bare")  # (bare(self), memoised)
+            if plain_ is None:
+                plain_ = bare(self)
+            return String(str(text)) if plain_ else self.wrap(self.format(text))
         return None
 
     model.Group.render = group
@@ -1818,10 +1848,11 @@ def _one_call_renders() -> None:
         # _group_suppression.macro → Macro.render → Parent.render_children (delimiter "")
         if self.__dict__.get("_absent") is not False and _renders_nothing(self, item):
             return None
-        state = STATE
+        state = STATE.tally
         called, rendered = state.called, state.rendered
         output = []
-        for child, is_choose in children(self):
+        kids = self.__dict__.get("_children")  # (children(self), memoised)
+        for child, is_choose in kids if kids is not None else children(self):
             try:
                 if is_choose:
                     text = child.render(
@@ -1867,7 +1898,8 @@ def _one_call_renders() -> None:
         if self.__dict__.get("_absent") is not False and _renders_nothing(self, item):
             return None
         reference = None
-        for child, _ in children(self):
+        kids = self.__dict__.get("_children")  # (children(self), memoised)
+        for child, _ in kids if kids is not None else children(self):
             tests = child.__dict__.get("_plain_tests")
             if tests is None:
                 tests = child.__dict__["_plain_tests"] = plain_tests(child)
@@ -1914,6 +1946,7 @@ def _one_call_renders() -> None:
     model.Choose.render = choose
 
     LAYERED[model.Text, "render"] = layered_text = model.Text.render
+    text_case = model.TextCased.case  # (_text_case's)
     text_variable = model.Text._variable
     variable_of = getattr(text_variable, "__wrapped__", None)  # (without _counted's wrapper)
     names_key = "{http://purl.org/net/xbiblio/csl}names"
@@ -1928,20 +1961,8 @@ def _one_call_renders() -> None:
             return layered_text(self, item, context, **kwargs)
         if context is None:
             context = self
-        value = dict.get(item.reference, "language")  # (what reference.language reads)
-        if value is None:
-            root = self.get_root()
-            lang = root.__dict__.get("_default_language")
-            if lang is None:
-                default = root.get("default-locale")
-                language = (default if default is not None else "en")[:2]
-                lang = root.__dict__["_default_language"] = (default or "en")[
-                    :2
-                ].lower() or language
-        else:
-            lang = str(value)[:2].lower() or value[:2]
         if source == "variable":
-            state = STATE
+            state = STATE.tally
             counts = variable != "year-suffix"
             if counts:
                 state.called += 1
@@ -1969,17 +1990,37 @@ def _one_call_renders() -> None:
         text = str(text)
         if strip:
             text = strip_periods(text)
-        text = str(self.case(text, lang))
+        if type(self).case is not text_case or self.__dict__.get("_text_case", 0) is not None:
+            # (the language matters only to a text-case: without one, case gives text back)
+            value = dict.get(item.reference, "language")  # (what reference.language reads)
+            if value is None:
+                root = self.get_root()
+                lang = root.__dict__.get("_default_language")
+                if lang is None:
+                    default = root.get("default-locale")
+                    language = (default if default is not None else "en")[:2]
+                    lang = root.__dict__["_default_language"] = (default or "en")[
+                        :2
+                    ].lower() or language
+            else:
+                lang = str(value)[:2].lower() or value[:2]
+            text = self.case(text, lang)
+        text = str(text)
         if kind == "data":
-            text = STATE.read(text)
+            text = STATE.tally.read(text)
         elif kind == "term":
             text = _term_text(text, _quotes(self))
         elif kind == "verbatim":
-            verbatim = STATE.verbatim
-            text = STATE.escape(text) if verbatim is None else verbatim(variable, text)
+            fields = STATE.tally
+            verbatim = fields.verbatim
+            text = fields.escape(text) if verbatim is None else verbatim(variable, text)
         elif kind == "number" and not variable.startswith("page") and variable != "locator":
-            text = STATE.escape(_number_text(self, text, variable))  # (pages: _process did it)
-        if bare(self):
+            # (pages: _process did it)
+            text = STATE.tally.escape(_number_text(self, text, variable))
+        plain_ = self.__dict__.get("_bare")  # (bare(self), memoised)
+        if plain_ is None:
+            plain_ = bare(self)
+        if plain_:
             return String(text)  # (what format, quote and wrap give without their attributes)
         return self.wrap(self.quote(self.format(text)))
 

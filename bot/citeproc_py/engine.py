@@ -326,6 +326,7 @@ def render(
             bib.source = render_source
             for cite in bib.items:
                 dict.pop(cite, "_reference", None)
+                cite.__dict__.pop("reference", None)  # (see corrections._Reference)
             STATE.read = (
                 reader
                 if data_escape is None
