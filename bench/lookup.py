@@ -10,8 +10,8 @@ Prints, each figure as min / median / max over ``--runs`` runs:
   (a) a cold card (``PaperService.lookup``) in round trips of the injected latency, DOIs asked
       one after another (so Semantic Scholar's 1 request/s meets back-to-back lookups); beside
       it, the harness's own floor in the same unit: one bare ``httpx`` GET of a recorded
-      OpenAlex record from the fake, from a client of its own (the fake's and the sockets'
-      time on top of the injected latency, which no client can avoid);
+      OpenAlex record from the fake (the request litbot sends), from a client of its own (the
+      fake's and the sockets' time on top of the injected latency, which no client avoids);
   (b) the settled work (every core source and the local TL;DR) in round trips;
   (c) warm lookups' p50 / p99 in ms;
   (d) upstream requests per source for 100 identical concurrent lookups of an uncached DOI;
@@ -42,10 +42,12 @@ from bot.__main__ import open_services  # noqa: E402
 from bot.models import Identifier, IdKind  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.sources.batching import batchable_doi  # noqa: E402
+from bot.sources.openalex import WORK_FIELDS  # noqa: E402
 from tests.upstream_mock import MockUpstreams  # noqa: E402
 
 FIXTURES = ROOT.parent / "shared" / "fixtures"
 SOURCES = ("openalex", "crossref", "unpaywall", "s2", "datacite", "arxiv", "ncbi")
+SELECT = {"select": WORK_FIELDS}  # what litbot asks OpenAlex for a work
 
 
 def ident(doi: str) -> Identifier:
@@ -129,7 +131,7 @@ async def one_run(args: argparse.Namespace, run: int) -> dict[str, object]:
             base = server.env["LITBOT_OPENALEX_URL"]
             for doi in [both[0], *both[:10]]:  # the first opens the connection: not counted
                 start = time.perf_counter()
-                (await client.get(f"{base}/works/doi:{doi}")).raise_for_status()
+                (await client.get(f"{base}/works/doi:{doi}", params=SELECT)).raise_for_status()
                 bare.append((time.perf_counter() - start) / args.latency)
         async with open_services(settings_for(server, folder)) as services:
             papers = services.papers

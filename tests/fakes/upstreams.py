@@ -25,6 +25,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from bot.sources.openalex import WORK_FIELDS
 from tests.upstream_mock import BASES, JUNK, Canned, MockUpstreams
 
 log = logging.getLogger(__name__)
@@ -143,6 +144,7 @@ class UpstreamServer:
 async def _serve(port: int, latency: float = 0.0) -> None:
     world = MockUpstreams(FIXTURES)
     world.latency = dict.fromkeys(SOURCES, latency)
+    world.preselect(WORK_FIELDS)  # what litbot asks OpenAlex for, ready before the first request
     server = await UpstreamServer(world, port=port).start()
     for key, value in server.env.items():
         print(f"{key}={value}", flush=True)
