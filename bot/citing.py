@@ -201,14 +201,13 @@ def format_entries(items: Sequence[Work | str], style: str, markup: Markup) -> l
 
 def digests_and_entries(
     items: Sequence[Work | str], style: str, markup: Markup
-) -> tuple[list[str], list[str], list[list[int]], list[str]]:
+) -> tuple[list[str], list[str], list[str]]:
     """``chunk_digests`` and ``format_entries`` of one chunk at once, its stored JSON decoded
     once (a worker job: a chunk none of whose works has a citation cached in this style)."""
     works = decode(items)
     csl = [citations.to_csl(work, item_id="x") for work in works]
-    keys, digests, groups = context_digests(works, csl)
-    texts = citations.format_bibliography(works, style, markup=markup, items=csl)
-    return keys, digests, groups, texts
+    keys, digests, _ = context_digests(works, csl)
+    return keys, digests, citations.format_bibliography(works, style, markup=markup, items=csl)
 
 
 def machine_text(
@@ -392,9 +391,9 @@ class CiteService:
         async def jobs() -> AsyncIterator[asyncio.Future[list[str]]]:
             for chunk in chunks:
                 part = [works[i] for i in chunk]
-                keys = [work_key(w) for w in part] if heavy else None
+                stored = [work_key(w) for w in part] if heavy else None
                 yield asyncio.ensure_future(
-                    self._chunk(part, style, markup, heavy=heavy, keys=keys)
+                    self._chunk(part, style, markup, heavy=heavy, stored_keys=stored)
                 )
 
         done = in_order(jobs(), self.workers.bulk_size if heavy else 1)
@@ -425,9 +424,9 @@ class CiteService:
         authors)."""
 
         async def jobs() -> AsyncIterator[asyncio.Future[list[str]]]:
-            async for keys, chunk in chunks:
+            async for stored, chunk in chunks:
                 yield asyncio.ensure_future(
-                    self._chunk(chunk, style, markup, heavy=True, keys=keys)
+                    self._chunk(chunk, style, markup, heavy=True, stored_keys=stored)
                 )
 
         async for texts in in_order(jobs(), self.workers.bulk_size + 1):  # workers kept fed
@@ -451,18 +450,18 @@ class CiteService:
         markup: Markup,
         *,
         heavy: bool,
-        keys: Sequence[str] | None = None,
+        stored_keys: Sequence[str] | None = None,
     ) -> list[str]:
         """Entries of ``items`` (whole author groups): cached ones from the cache, the groups
-        with any entry missing formatted in one citeproc run, then cached. ``keys``: the
-        works' keys (as stored, or ``work_key``); when none of them has a citation cached in
+        with any entry missing formatted in one citeproc run, then cached. ``stored_keys``:
+        the works' keys (as stored, or ``work_key``); when none of them has a citation cached in
         this style, the chunk is digested and formatted in one bulk job (a cold export decodes
         each work once)."""
         if (
             heavy
-            and keys is not None
+            and stored_keys is not None
             and len(items) <= MAX_WHOLE
-            and not await self.cache.any_of(keys, style, markup)
+            and not await self.cache.any_of(stored_keys, style, markup)
         ):
             return await self._cold_chunk(items, style, markup)
         if not heavy and len(items) <= INLINE_DIGESTS and all(isinstance(i, Work) for i in items):
@@ -505,7 +504,7 @@ class CiteService:
         self, items: Sequence[Work | str], style: str, markup: Markup
     ) -> list[str]:
         """A chunk with nothing cached: one bulk job digests and formats it; then cached."""
-        keys, digests, _, texts = await self.workers.run(
+        keys, digests, texts = await self.workers.run(
             digests_and_entries, list(items), style, markup, heavy=True
         )
         first: dict[str, int] = {}
