@@ -126,6 +126,10 @@ _BRACKET_SPACE = (
 # _WORDLIKE). Private-use code points are dropped from upstream data before parsing, so these
 # cannot be forged.
 _SPACES = re.compile(r"\s+")
+# Text that parsing leaves as it is: printable ASCII without markup characters (``<``, ``>``,
+# ``&``), words separated by single spaces, nothing to trim (most names, venues, keywords and
+# many titles). ``parse`` returns it as one plain run without the rounds (tests hold it to them).
+_PLAIN = re.compile(r"[!-%'-;=?-~]+(?: [!-%'-;=?-~]+)*")
 _BLANK_LINE = re.compile(r"\s*\n\s*\n\s*")
 _SOFT = "\ue000"
 _NEVER, _LETTERS, _FORMULA = 0, 1, 2  # what a soft break may become (see _resolve_soft)
@@ -870,6 +874,17 @@ def parse(raw: object, *, multiline: bool = False) -> RichText | None:
     if raw is None:
         return None
     text = str(raw)[:MAX_TEXT_CHARS]
+    if _PLAIN.fullmatch(text) and not (" " in text and _spaced_brackets(text)):
+        return RichText((Run(text),))
+    return _parse_rounds(text, multiline)
+
+
+def _spaced_brackets(text: str) -> bool:
+    return any(pattern.search(text) for pattern in _BRACKET_SPACE)
+
+
+def _parse_rounds(text: str, multiline: bool) -> RichText | None:
+    """``parse`` by its rounds (what the plain fast path is held to)."""
     runs = [Run(text)] if text else []
     for rounds in range(MAX_ROUNDS + _SETTLE_ROUNDS):
         new = _parse_round(runs, multiline)

@@ -15,13 +15,15 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pylatexenc.latex2text import LatexNodes2Text
 
 from bot.citations import format_citation, to_bibtex, to_csl, to_ris
 from bot.exports import _latex, _latex_title
 from bot.markdown import escape
 from bot.merge import merge
-from bot.richtext import RichText, Run, Style, mark, parse, unmark
+from bot.richtext import _PLAIN, RichText, Run, Style, _parse_rounds, mark, parse, unmark
 from bot.sources import crossref
 from bot.text import clean_abstract, rich_abstract
 
@@ -340,3 +342,42 @@ def test_every_recorded_title_keeps_its_characters_in_every_output(name, doi, ra
 
 def _letters(text: str) -> str:
     return "".join(c for c in text if not c.isspace() and unicodedata.category(c)[0] not in "PS")
+
+
+# -- the plain fast path ------------------------------------------------------------------------
+# ``parse`` returns printable ASCII without markup characters or spacing to tidy as it is,
+# without its rounds: the answer must be the rounds' answer, for any text.
+
+_NEAR_PLAIN = st.text(
+    alphabet=st.sampled_from(list("aZ09 -.,;:!?()[]{}'\"/&<>#\t\n\u00e9\u00ad\x07")),
+    max_size=40,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_NEAR_PLAIN, st.booleans())
+def test_plain_fast_path_matches_the_rounds(text, multiline):
+    assert parse(text, multiline=multiline) == _parse_rounds(text, multiline)
+
+
+@needs_fixtures
+def test_plain_fast_path_matches_the_rounds_on_recorded_strings():
+    strings: list[str] = []
+
+    def walk(value):
+        if isinstance(value, str):
+            strings.append(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    for name in ("openalex", "crossref", "unpaywall"):
+        for path in sorted((FIXTURES / name).glob("*.json")):
+            walk(json.loads(path.read_text(encoding="utf-8")))
+    plain = [s for s in strings if _PLAIN.fullmatch(s)]
+    assert len(plain) > 1000  # the path is taken by most recorded strings
+    for text in strings:
+        assert parse(text) == _parse_rounds(text, False), text
