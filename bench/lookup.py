@@ -11,7 +11,9 @@ Prints, each figure as min / median / max over ``--runs`` runs:
       one after another (so Semantic Scholar's 1 request/s meets back-to-back lookups); beside
       it, the harness's own floor in the same unit: one bare ``httpx`` GET of a recorded
       OpenAlex record from the fake (the request litbot sends), from a client of its own (the
-      fake's and the sockets' time on top of the injected latency, which no client avoids);
+      fake's and the sockets' time on top of the injected latency, which no client avoids), and
+      the first answer when the card's five requests leave together from that bare client (the
+      fake serves five at once, the client reads five answers: the floor of a fan-out);
   (b) the settled work (every core source and the local TL;DR) in round trips;
   (c) warm lookups' p50 / p99 in ms;
   (d) upstream requests per source for 100 identical concurrent lookups of an uncached DOI;
@@ -41,8 +43,11 @@ sys.path.insert(0, str(ROOT))
 from bot.__main__ import open_services  # noqa: E402
 from bot.models import Identifier, IdKind  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from bot.sources._common import quote_doi  # noqa: E402
 from bot.sources.batching import batchable_doi  # noqa: E402
+from bot.sources.ncbi import PATH as NCBI_PATH  # noqa: E402
 from bot.sources.openalex import WORK_FIELDS  # noqa: E402
+from bot.sources.semanticscholar import FIELDS as S2_FIELDS  # noqa: E402
 from tests.upstream_mock import MockUpstreams  # noqa: E402
 
 FIXTURES = ROOT.parent / "shared" / "fixtures"
@@ -123,16 +128,43 @@ def known_dois(world: MockUpstreams) -> tuple[list[str], list[str]]:
     return both, corpus
 
 
+async def fan_out(client: httpx.AsyncClient, env: dict[str, str], doi: str) -> float:
+    """Seconds until the first of a cold card's requests is read (OpenAlex's), when all of them
+    leave together from a bare client, as litbot sends them: the harness's floor for a fan-out
+    (the fake answers five requests at once, and the client reads the others' answers too)."""
+    quoted = quote_doi(doi)
+    email = {"mailto": "bench@example.org"}
+    requests = [
+        (f"{env['LITBOT_OPENALEX_URL']}/works/doi:{quoted}", {**email, **SELECT}),
+        (f"{env['LITBOT_CROSSREF_URL']}/works/{quoted}", email),
+        (f"{env['LITBOT_UNPAYWALL_URL']}/v2/{quoted}", {"email": email["mailto"]}),
+        (f"{env['LITBOT_S2_URL']}/graph/v1/paper/DOI:{quoted}", {"fields": S2_FIELDS}),
+        (f"{env['LITBOT_NCBI_URL']}{NCBI_PATH}", {"ids": doi, "idtype": "doi", "format": "json"}),
+    ]
+    start = time.perf_counter()
+    first: list[float] = []
+
+    async def get(url: str, params: dict[str, str]) -> None:
+        response = await client.get(url, params=params)
+        if response.status_code == 200 and not first:
+            first.append(time.perf_counter() - start)
+
+    await asyncio.gather(*(get(url, params) for url, params in requests))
+    return first[0]
+
+
 async def one_run(args: argparse.Namespace, run: int) -> dict[str, object]:
     both, corpus = known_dois(MockUpstreams(FIXTURES))
     with ServerProcess(args.latency) as server, tempfile.TemporaryDirectory() as folder:
-        bare = []
+        bare, fanned = [], []
         async with httpx.AsyncClient() as client:
             base = server.env["LITBOT_OPENALEX_URL"]
             for doi in [both[0], *both[:10]]:  # the first opens the connection: not counted
                 start = time.perf_counter()
                 (await client.get(f"{base}/works/doi:{doi}", params=SELECT)).raise_for_status()
                 bare.append((time.perf_counter() - start) / args.latency)
+            for doi in [both[0], *both[:10]]:
+                fanned.append(await fan_out(client, server.env, doi) / args.latency)
         async with open_services(settings_for(server, folder)) as services:
             papers = services.papers
             cold, settled = [], []
@@ -176,6 +208,7 @@ async def one_run(args: argparse.Namespace, run: int) -> dict[str, object]:
     return {
         "cold": statistics.median(cold),
         "bare": statistics.median(bare[1:]),
+        "fanned": statistics.median(fanned[1:]),
         "settled": statistics.median(settled),
         "warm50": percentile(warm, 50),
         "warm99": percentile(warm, 99),
@@ -194,6 +227,7 @@ async def main(args: argparse.Namespace) -> None:
     )
     print(f"(a) cold card, DOIs back to back          {spread(pick('cold'))} round trips")
     print(f"    one bare GET to the fake (the floor)  {spread(pick('bare'))} round trips")
+    print(f"    the card's five requests, bare: first {spread(pick('fanned'))} round trips")
     print(f"(b) settled work (core sources + TL;DR)   {spread(pick('settled'))} round trips")
     print(f"(c) warm lookup p50                       {spread(pick('warm50'), '{:.3f}')} ms")
     print(f"    warm lookup p99                       {spread(pick('warm99'), '{:.3f}')} ms")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import httpx
 
 from bot.settings import Settings
+from bot.sources import _pool
 from bot.sources._http import Sleep, Upstream
 from bot.sources.fairness import FairLimiter
 
@@ -99,11 +100,14 @@ def build_upstreams(
 
 
 def make_client(settings: Settings) -> httpx.AsyncClient:
-    """The one shared client (created in the composition root)."""
-    return httpx.AsyncClient(
+    """The one shared client (created in the composition root), its pool's sockets looked up
+    once per connection (``bot.sources._pool``)."""
+    client = httpx.AsyncClient(
         # Accept-Encoding is set per request by Upstream, the reader that bounds decoding.
         headers={"User-Agent": settings.user_agent, "Accept": "application/json"},
         timeout=settings.http_timeout,
         follow_redirects=False,  # Upstream follows them itself, bounded and read with a cap
         limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
     )
+    _pool.install(client)
+    return client
