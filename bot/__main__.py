@@ -97,6 +97,7 @@ async def open_services(settings: Settings, *, terminal: bool = False) -> AsyncI
 
     from bot.papers import PaperService
     from bot.sources import build_upstreams
+    from bot.sources._pool import load_network_stack
     from bot.storage.database import open_database
     from bot.storage.works import WorkCache
     from bot.workers import Workers
@@ -119,6 +120,7 @@ async def open_services(settings: Settings, *, terminal: bool = False) -> AsyncI
                     summarise=_summariser(),
                     cpu=workers.run,  # the local TL;DR in the interactive worker process
                 )
+                await load_network_stack()
                 quiet_collector()
                 try:
                     yield Services(settings, db, papers, workers)

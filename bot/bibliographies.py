@@ -23,9 +23,9 @@ import dataclasses
 import logging
 import re
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from bot import bibio, exports
 from bot.citing import (
@@ -78,6 +78,25 @@ IMPORT_CONCURRENCY = 8
 # a few minutes, well inside an interaction's 15-minute token).
 MAX_DOI_CHECKS = 1000
 SPOOL_BYTES = 1024 * 1024  # an export is kept in memory up to this size, then in a temp file
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+async def map_bounded(fn: Callable[[T], Awaitable[R]], items: Sequence[T], limit: int) -> list[R]:
+    """``[await fn(item) for item in items]``, at most ``limit`` at a time, in order.
+
+    ``limit`` tasks take the items in turn. (A task for each item, held back by a semaphore,
+    creates them all in one step of the event loop: for a 2,000-entry import, a stall of tens
+    of milliseconds before the first lookup.)"""
+    results: list[Any] = [None] * len(items)
+    turns = iter(enumerate(items))
+
+    async def worker() -> None:
+        for index, item in turns:  # one shared iterator: each item goes to one worker
+            results[index] = await fn(item)
+
+    await asyncio.gather(*(worker() for _ in range(min(limit, len(items)))))
+    return results
 
 
 class BibliographyError(LitError):
@@ -884,27 +903,26 @@ class BibliographyService:
         works: list[tuple[bibio.ImportItem, Work]] = []
         lookups = [item for item in parsed.items if item.work is None]
         with_doi = [item for item in parsed.items if item.work is not None and item.work.doi]
-        gate = asyncio.Semaphore(IMPORT_CONCURRENCY)
 
         async def fetch(item: bibio.ImportItem) -> tuple[bibio.ImportItem, Work | LitError]:
-            async with gate:
-                try:
-                    ident = item.identifier
-                    if ident is None:  # a file's entry: look its DOI up, to check it
-                        assert item.work is not None and item.work.doi is not None
-                        ident = parse_identifier(item.work.doi)
-                    return item, await self.papers.lookup(ident, extras=False)
-                except LitError as error:
-                    return item, error
+            try:
+                ident = item.identifier
+                if ident is None:  # a file's entry: look its DOI up, to check it
+                    assert item.work is not None and item.work.doi is not None
+                    ident = parse_identifier(item.work.doi)
+                return item, await self.papers.lookup(ident, extras=False)
+            except LitError as error:
+                return item, error
 
         failed = list(parsed.problems)
         check: list[bibio.Problem] = []
         with bulk_work():  # an import's lookups wait behind every member's interactive ones
-            outcomes = await asyncio.gather(
-                *(fetch(i) for i in lookups), *(fetch(i) for i in with_doi[:MAX_DOI_CHECKS])
+            outcomes = await map_bounded(
+                fetch, [*lookups, *with_doi[:MAX_DOI_CHECKS]], IMPORT_CONCURRENCY
             )
         confirmed: dict[int, Work] = {}  # a file's entry → the work its DOI names, agreeing
-        for item, outcome in outcomes:
+        for n, (item, outcome) in enumerate(outcomes):
+            await duplicates.breathe(n)  # ~15 µs an entry: 2,000 would hold the loop 30 ms
             if item.work is not None:  # a DOI check; a DOI no source knows is not checked
                 if isinstance(outcome, Work):
                     if reason := bibio.doi_disagreement(item.work, outcome):
@@ -934,7 +952,8 @@ class BibliographyService:
         report = ImportReport(await self.resolve(actor, name), failed=failed, check=check)
         unique: list[tuple[bibio.ImportItem, Work]] = []
         seen: set[str] = set()
-        for item, work in works:
+        for n, (item, work) in enumerate(works):
+            await duplicates.breathe(n)
             key = work_key(work)
             if key in seen:
                 report.duplicates.append(f"line {item.line}: {item.label} (twice in the file)")
@@ -945,7 +964,8 @@ class BibliographyService:
         batch: list[NewEntry] = []
         keyed: list[tuple[bibio.ImportItem, str]] = []  # entries with a key of their own
         labels: dict[str, str] = {}
-        for item, work in kept:
+        for n, (item, work) in enumerate(kept):
+            await duplicates.breathe(n)
             key = work_key(work)
             labels[key] = f"line {item.line}: {item.label}"
             # note/tags None: an existing entry keeps its own; a .bib entry's key is kept

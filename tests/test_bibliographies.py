@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 import bibtexparser
@@ -12,6 +13,7 @@ from bot.bibio import MAX_BYTES, UnsupportedFile, parse_upload
 from bot.bibliographies import (
     Actor,
     BibliographyError,
+    map_bounded,
     validate_name,
 )
 from bot.errors import PermissionDenied
@@ -518,3 +520,23 @@ async def test_an_entry_whose_doi_no_source_knows_is_imported_unchecked(bibs):
     text = "@article{ghost, title={A paper}, year={2020}, doi={10.1234/unknown-doi}}"
     report = await bibs.import_file(alice, "ghost.bib", text.encode())
     assert len(report.added) == 1 and not report.check and not report.failed
+
+
+async def test_map_bounded_keeps_order_and_its_limit_with_that_many_tasks():
+    running = peak = 0
+    tasks_seen: set[int] = set()
+
+    async def work(n: int) -> int:
+        nonlocal running, peak
+        tasks_seen.add(id(asyncio.current_task()))
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.001 * (n % 3))
+        running -= 1
+        return n * n
+
+    items = list(range(2000))
+    assert await map_bounded(work, items, 8) == [n * n for n in items]
+    assert peak == 8
+    assert len(tasks_seen) == 8  # eight tasks took turns: not one per item
+    assert await map_bounded(work, [], 8) == []

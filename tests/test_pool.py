@@ -111,3 +111,42 @@ async def test_the_readable_check_sees_pending_bytes_and_a_closed_peer():
         raw = stream.get_extra_info("socket")
         assert raw is not None
     assert _pool._readable(None) is True
+
+
+def test_the_composition_root_loads_what_the_first_request_would_import(tmp_path):
+    # In a fresh interpreter: after open_services, a first request imports nothing more (the
+    # ~40 ms of anyio that httpcore imports lazily stay off the event loop's first card).
+    script = """
+import asyncio, sys
+from bot.__main__ import open_services
+from bot.settings import Settings
+
+async def main():
+    settings = Settings(_env_file=None, LITBOT_DB=sys.argv[1])
+    async with open_services(settings) as services:
+        server = await asyncio.start_server(
+            lambda r, w: (w.write(b"HTTP/1.1 200 OK\\r\\nContent-Length: 0\\r\\n\\r\\n"), w.close()),
+            "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        before = set(sys.modules)
+        await services.papers.up.openalex.client.get(f"http://127.0.0.1:{port}/")
+        print(sorted(set(sys.modules) - before))
+        server.close()
+
+asyncio.run(main())
+"""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "db.sqlite3")],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"

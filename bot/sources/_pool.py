@@ -117,3 +117,13 @@ def install(client: httpx.AsyncClient) -> bool:
     if not isinstance(backend, CachedSocketBackend):
         pool._network_backend = CachedSocketBackend(backend)  # type: ignore[union-attr]
     return True
+
+
+async def load_network_stack() -> None:
+    """Import what httpcore imports at the client's first request — anyio and its asyncio
+    backend, ~40 ms of imports — now: at start-up, before the collector freezes what start-up
+    built (``bot.__main__.quiet_collector``), not on the event loop while a member waits for
+    the first card."""
+    import anyio
+
+    await anyio.lowlevel.checkpoint()  # the backend module loads on anyio's first call

@@ -134,7 +134,7 @@ async def find(
     ids = []
     for n, work in enumerate(works):
         ids.append(work_ids(work))
-        await _breathe(n)
+        await breathe(n)
     keys = sorted(set().union(*(i.all() for i in ids))) if ids else []
     hits: dict[str, list[tuple[str, int]]] = {}
     if keys:
@@ -153,7 +153,7 @@ async def find(
 
     pairs: dict[tuple[str, int], dict[str, list[int]]] = {}  # (author, year) → title → works
     for i, work in enumerate(works):
-        await _breathe(i)
+        await breathe(i)
         folded = title_key(work.rich("title").plain()) if best[i] is None and work.year else None
         if folded:
             by_title = pairs.setdefault((first_author_key(work), work.year), {})  # type: ignore[arg-type]
@@ -183,7 +183,7 @@ async def find(
     ]
 
 
-async def _breathe(n: int) -> None:
+async def breathe(n: int) -> None:
     """Let the event loop run between every ``BREATHE`` works (keys cost ~30 µs a work: a
     5,000-entry import would otherwise hold the loop for 150 ms)."""
     if n % BREATHE == BREATHE - 1:
@@ -197,14 +197,14 @@ async def within(works: Sequence[Work]) -> list[tuple[int, str] | None]:
     ids = []
     for n, work in enumerate(works):
         ids.append(work_ids(work))
-        await _breathe(n)
+        await breathe(n)
     by_key: dict[str, list[tuple[str, int]]] = {}
     by_title: dict[tuple[str, str, int | None], int] = {}
     out: list[tuple[int, str] | None] = []
     from bot.storage.bibliographies import first_author_key
 
     for i, (work, work_id) in enumerate(zip(works, ids, strict=True)):
-        await _breathe(i)
+        await breathe(i)
         found = strongest(work_id, by_key)
         folded = title_key(work.rich("title").plain()) if work.year else None
         title = (folded, first_author_key(work), work.year) if folded else None
@@ -417,7 +417,7 @@ async def scan(conn: aiosqlite.Connection, bibliography_id: int) -> list[tuple[i
         rows = await cur.fetchall()
     groups: dict[tuple[str, int, str], list[int]] = {}
     for n, (entry_id, author, year, title) in enumerate(rows):
-        await _breathe(n)
+        await breathe(n)
         folded = title_key(title)
         if folded:
             groups.setdefault((author, year, folded), []).append(entry_id)
