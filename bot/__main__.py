@@ -120,7 +120,8 @@ async def open_services(settings: Settings, *, terminal: bool = False) -> AsyncI
                     summarise=_summariser(),
                     cpu=workers.run,  # the local TL;DR in the interactive worker process
                 )
-                await load_network_stack()
+                if not terminal:  # a one-shot command imports it at its first request
+                    await load_network_stack()
                 quiet_collector()
                 try:
                     yield Services(settings, db, papers, workers)
