@@ -18,14 +18,13 @@ temporary file, so memory stays bounded whatever the bibliography's size.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import re
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, TypeVar
+from typing import BinaryIO
 
 from bot import bibio, exports
 from bot.citing import (
@@ -60,7 +59,7 @@ from bot.storage.bibliographies import (
 from bot.storage.watch import WatchStore
 from bot.storage.works import work_key
 from bot.text import clean_text
-from bot.workers import Workers, server_key
+from bot.workers import Workers, map_bounded, server_key
 
 log = logging.getLogger(__name__)
 
@@ -78,25 +77,6 @@ IMPORT_CONCURRENCY = 8
 # a few minutes, well inside an interaction's 15-minute token).
 MAX_DOI_CHECKS = 1000
 SPOOL_BYTES = 1024 * 1024  # an export is kept in memory up to this size, then in a temp file
-T = TypeVar("T")
-R = TypeVar("R")
-
-
-async def map_bounded(fn: Callable[[T], Awaitable[R]], items: Sequence[T], limit: int) -> list[R]:
-    """``[await fn(item) for item in items]``, at most ``limit`` at a time, in order.
-
-    ``limit`` tasks take the items in turn. (A task for each item, held back by a semaphore,
-    creates them all in one step of the event loop: for a 2,000-entry import, a stall of tens
-    of milliseconds before the first lookup.)"""
-    results: list[Any] = [None] * len(items)
-    turns = iter(enumerate(items))
-
-    async def worker() -> None:
-        for index, item in turns:  # one shared iterator: each item goes to one worker
-            results[index] = await fn(item)
-
-    await asyncio.gather(*(worker() for _ in range(min(limit, len(items)))))
-    return results
 
 
 class BibliographyError(LitError):

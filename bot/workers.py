@@ -52,7 +52,7 @@ import multiprocessing.connection
 import os
 import pickle
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Literal, TypeVar
@@ -62,6 +62,7 @@ from bot.errors import LitError
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+R = TypeVar("R")
 Mode = Literal["process", "thread"]
 
 MAX_WAITING = 4  # heavy jobs of one server waiting behind its running one; more are refused
@@ -425,6 +426,24 @@ async def in_order(
             job.cancel()
 
 
+async def map_bounded(fn: Callable[[T], Awaitable[R]], items: Sequence[T], limit: int) -> list[R]:
+    """``[await fn(item) for item in items]``, at most ``limit`` at a time, in order.
+
+    ``limit`` tasks take the items in turn. (A task for each item, held back by a semaphore,
+    creates them all in one step of the event loop: for a 2,000-entry import, a stall of tens
+    of milliseconds before the first lookup.) Unlike ``in_order``, which draws at most ``limit``
+    ahead of the job it awaits, a slow item holds back only its own task."""
+    results: list[Any] = [None] * len(items)
+    turns = iter(enumerate(items))
+
+    async def worker() -> None:
+        for index, item in turns:  # one shared iterator: each item goes to one worker
+            results[index] = await fn(item)
+
+    await asyncio.gather(*(worker() for _ in range(min(limit, len(items)))))
+    return results
+
+
 def server_key(scope: str, owner_id: int) -> str:
     """The slot key of a server (``guild:…``) or a person's DMs (``user:…``)."""
     return f"{scope}:{owner_id}"
@@ -436,6 +455,7 @@ __all__ = [
     "WorkerError",
     "Workers",
     "in_order",
+    "map_bounded",
     "pool_sizes",
     "server_key",
 ]

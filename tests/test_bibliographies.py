@@ -13,10 +13,10 @@ from bot.bibio import MAX_BYTES, UnsupportedFile, parse_upload
 from bot.bibliographies import (
     Actor,
     BibliographyError,
-    map_bounded,
     validate_name,
 )
 from bot.errors import PermissionDenied
+from bot.workers import map_bounded
 from tests.world import litbot, seeded
 
 DATA = __import__("pathlib").Path(__file__).parent / "data"
