@@ -11,7 +11,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.bot import NO_MENTIONS, LitBot
+from bot.bot import NO_MENTIONS, LitBot, release_view
 from bot.identifiers import parse_identifier
 from bot.models import Identifier, Work
 from bot.papers import REF_LIMIT, PaperService
@@ -97,7 +97,7 @@ async def follow_cards(
     message's ``embed``/``embeds`` and ``view`` from the latest works. Interaction tokens live
     15 minutes; the cards stop following their sources well before."""
     latest = list(works)
-    seen = _shown(render(latest))
+    seen = _shown(_unsent(render(latest)))
     lock = asyncio.Lock()
 
     async def follow(index: int) -> None:
@@ -107,6 +107,7 @@ async def follow_cards(
                 latest[index] = newer
                 message_kwargs = render(latest)
                 if _shown(message_kwargs) == seen:
+                    _unsent(message_kwargs)
                     continue
                 await message.edit(**message_kwargs, allowed_mentions=NO_MENTIONS)
                 seen = _shown(message_kwargs)
@@ -118,6 +119,13 @@ async def follow_cards(
         log.info("stopped following the sources of %s", ", ".join(map(str, idents)))
     except discord.HTTPException as exc:  # deleted, or the token expired: the cards stay
         log.info("could not update the cards for %s: %s", ", ".join(map(str, idents)), exc)
+
+
+def _unsent(message_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """A rendering only compared, never sent: its view is let go at once (``release_view``)."""
+    if message_kwargs.get("view") is not None:
+        release_view(message_kwargs["view"])
+    return message_kwargs
 
 
 def _shown(message_kwargs: dict[str, Any]) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ import asyncio
 
 import discord
 
-from bot.bot import attribute_interactions, requester_for
+from bot.bot import attribute_interactions, release_sent_views, release_view, requester_for
 from bot.sources.fairness import Requester, current_requester
 
 
@@ -35,3 +35,31 @@ async def test_tasks_started_while_parsing_inherit_the_requester():
     parse({"user": {"id": "3"}})
     assert current_requester() == Requester()  # the gateway task itself is not attributed
     assert await asyncio.gather(*started) == [Requester("g1", "2"), Requester("dm3", "3")]
+
+
+class _Stateful(discord.ui.View):
+    @discord.ui.button(label="Delete")
+    async def delete(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        pass
+
+
+async def test_only_views_nothing_dispatches_to_are_released():
+    from bot.ui.components import CiteButton
+
+    dynamic = discord.ui.View(timeout=None)
+    dynamic.add_item(CiteButton("10.1/x"))
+    dynamic.add_item(discord.ui.Button(label="Publisher", url="https://example.org/x"))
+    assert release_view(dynamic) and dynamic.children == []
+    stateful = _Stateful()  # its callback lives on the object: the store keeps it
+    assert not release_view(stateful) and len(stateful.children) == 1
+
+
+async def test_a_view_is_released_after_discord_py_stored_it():
+    client = discord.Client(intents=discord.Intents.none())
+    seen: list[int] = []
+    client._connection.store_view = lambda view, message_id=None: seen.append(len(view.children))
+    release_sent_views(client)
+    view = discord.ui.View(timeout=None)
+    view.add_item(discord.ui.Button(label="Publisher", url="https://example.org/x"))
+    client._connection.store_view(view, 1)
+    assert seen == [1] and view.children == []  # the store read it whole, then it was let go

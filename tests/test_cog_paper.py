@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+
+import discord
 import pytest
 
 from bot.ui.components import DYNAMIC_ITEMS
@@ -146,6 +149,31 @@ async def test_a_card_in_memory_is_the_first_answer_without_a_defer(env):
     assert message["allowed_mentions"] == {"parse": []} and message["components"]
     assert message_problems(message) == []
     assert sum(mock.calls.values()) == before
+
+
+def _live_views() -> list[discord.ui.View]:
+    return [o for o in gc.get_objects() if isinstance(o, discord.ui.View)]
+
+
+async def test_a_sent_card_view_is_freed_at_once_not_by_the_collector(env):
+    """A card's view (its buttons all dispatched by custom id) is released once discord.py
+    has sent it: nothing of it waits for a garbage collection on the event loop."""
+    bot, _, _ = env
+    doi = "10.7554/elife.01567"
+    gc.collect()
+    gc.disable()  # what is still alive afterwards was not freed by its references going
+    try:
+        before = len(_live_views())
+        cold = await invoke(bot, slash_payload("paper", query=doi))
+        await bot.settle()
+        await bot.papers.drain()
+        warm = await invoke(bot, slash_payload("paper", query=doi))
+        assert len(_live_views()) == before
+    finally:
+        gc.enable()
+    for calls in (cold, warm):  # the buttons were sent before the view let them go
+        rows = calls[-1].payload.get("components") or calls[-1].payload["data"]["components"]
+        assert rows[0]["components"][0]["custom_id"] == f"lit:cite:{doi}"
 
 
 async def test_paper_is_compact_by_default(env):
