@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import sys
@@ -152,8 +153,26 @@ def release_sent_views(client: discord.Client) -> None:
     state.store_view = store_view
 
 
+def forget_response(interaction: discord.Interaction) -> None:
+    """Break the one reference cycle an answered interaction keeps (it caches its
+    ``InteractionResponse``, which points back at it), so the interaction, its member, user
+    and options are freed when its task ends rather than in a garbage collection on the
+    event loop. A later ``interaction.response`` would be a fresh one: call this only when
+    nothing will answer it again (its command has finished)."""
+    with contextlib.suppress(AttributeError):  # never asked for, or discord.py renamed it
+        del interaction._cs_response
+
+
 class LitTree(app_commands.CommandTree):
     """Turns known failures into short ephemeral replies; logs the rest with a reference id."""
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        # Runs first in the task discord.py starts for the command; once that task (command,
+        # error handler and all) is done, the interaction is let go (``forget_response``).
+        task = asyncio.current_task()
+        if task is not None:
+            task.add_done_callback(lambda _: forget_response(interaction))
+        return True
 
     async def on_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError

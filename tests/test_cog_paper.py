@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 
 import discord
@@ -9,7 +10,7 @@ import pytest
 
 from bot.ui.components import DYNAMIC_ITEMS
 from cogs.paper import PaperCog
-from tests.discord_harness import component_payload, invoke, slash_payload
+from tests.discord_harness import RecordingAdapter, component_payload, invoke, slash_payload
 from tests.discord_limits import message_problems
 from tests.upstream_mock import Canned
 from tests.world import litbot, seeded
@@ -151,6 +152,10 @@ async def test_a_card_in_memory_is_the_first_answer_without_a_defer(env):
     assert sum(mock.calls.values()) == before
 
 
+def _live_interactions() -> set[int]:
+    return {id(o) for o in gc.get_objects() if isinstance(o, discord.Interaction)}
+
+
 def _live_views() -> list[discord.ui.View]:
     return [o for o in gc.get_objects() if isinstance(o, discord.ui.View)]
 
@@ -174,6 +179,36 @@ async def test_a_sent_card_view_is_freed_at_once_not_by_the_collector(env):
     for calls in (cold, warm):  # the buttons were sent before the view let them go
         rows = calls[-1].payload.get("components") or calls[-1].payload["data"]["components"]
         assert rows[0]["components"][0]["custom_id"] == f"lit:cite:{doi}"
+
+
+async def test_an_answered_interaction_is_freed_at_once_not_by_the_collector(env):
+    """Through discord.py's own path (INTERACTION_CREATE parsed, the command in a task of
+    its own): once the card is sent and the task done, nothing of the interaction is left
+    for the garbage collector."""
+    from discord.webhook.async_ import async_context
+
+    bot, _, _ = env
+    doi = "10.7554/elife.01567"
+    await invoke(bot, slash_payload("paper", query=doi))
+    await bot.settle()
+    await bot.papers.drain()
+    gc.collect()
+    gc.disable()
+    try:
+        earlier = _live_interactions()  # the harness's own (its task lives on)
+        bot.loop = asyncio.get_running_loop()  # what logging in sets
+        adapter = RecordingAdapter()
+        token = async_context.set(adapter)
+        try:
+            before = asyncio.all_tasks()
+            bot._connection.parsers["INTERACTION_CREATE"](slash_payload("paper", query=doi))
+            await asyncio.gather(*(asyncio.all_tasks() - before))
+        finally:
+            async_context.reset(token)
+        assert [call.callback_type for call in adapter.calls] == [4]  # the card, at once
+        assert _live_interactions() == earlier
+    finally:
+        gc.enable()
 
 
 async def test_paper_is_compact_by_default(env):
