@@ -4,7 +4,10 @@ Starts the fake Discord (tests/e2e/fake_discord.py), the upstream replay server 
 ``litbot run`` on 127.0.0.1, then sends /paper interactions over the gateway from concurrent
 users (each user waits for its answer before asking again):
 
-  warm: a few DOIs looked up once, then ``--interactions`` /paper repeating them;
+  first: a few DOIs looked up once (one at a time), then one /paper each from all ``--users``
+        at once: the first burst after start, in which the bot opens its connections to
+        Discord (one per answer in flight; a bot in use keeps them open);
+  warm: then ``--interactions`` /paper repeating those DOIs, connections open (the target);
   cold: ``--interactions`` /paper for DOIs the bot has never seen (recorded Crossref works),
         every upstream answering after ``--latency`` seconds;
   again: the cold DOIs once more, right after, upstreams answering at once (what a lab sees
@@ -170,6 +173,11 @@ async def main(args: argparse.Namespace) -> int:
                     await discord.slash("paper", query=doi, settle=0, within=60)
                 await quiet(world)
                 before, start = world.calls.copy(), time.perf_counter()
+                queries = [warm[i % len(warm)] for i in range(args.users)]
+                first = await load(discord, queries, args.users)
+                report("first", 0.0, first, world.calls - before, time.perf_counter() - start)
+
+                before, start = world.calls.copy(), time.perf_counter()
                 queries = [warm[i % len(warm)] for i in range(args.interactions)]
                 warm_samples = await load(discord, queries, args.users)
                 report("warm", 0.0, warm_samples, world.calls - before, time.perf_counter() - start)
@@ -191,7 +199,7 @@ async def main(args: argparse.Namespace) -> int:
                 print(f"unmodelled: {discord.unmodelled} {upstreams.unmodelled}", file=sys.stderr)
                 return 1
 
-    everything = warm_samples + cold_samples + again
+    everything = first + warm_samples + cold_samples + again
     all_acks = [s.first_ack for s in everything if s.first_ack is not None]
     cold_acks = [s.first_ack for s in cold_samples if s.first_ack is not None]
     warm_finals = [s.final for s in warm_samples if s.ok and s.final is not None]
