@@ -46,6 +46,7 @@ from stalls import StallMonitor  # noqa: E402
 
 from bot.__main__ import open_services  # noqa: E402
 from bot.bibliographies import Actor  # noqa: E402
+from bot.bot import release_view  # noqa: E402
 from bot.exports import to_bibtex  # noqa: E402
 from bot.storage.bibliographies import NewEntry, Owner  # noqa: E402
 from bot.summaries import key_sentences  # noqa: E402
@@ -80,7 +81,8 @@ async def probe(stop: asyncio.Event, services, dois: list[str], out: list[float]
         start = time.perf_counter()
         work = papers.peek(ident(doi)) or await papers.lookup(ident(doi))
         render_card(work)
-        card_view(doi, card_links(work), has_neighbourhood=bool(work.openalex_id))
+        view = card_view(doi, card_links(work), has_neighbourhood=bool(work.openalex_id))
+        release_view(view)  # what the bot does once discord.py has sent it
         out.append((time.perf_counter() - start) * 1000)
         await asyncio.sleep(0.02)
 
