@@ -46,12 +46,12 @@ from stalls import StallMonitor  # noqa: E402
 
 from bot.__main__ import open_services  # noqa: E402
 from bot.bibliographies import Actor  # noqa: E402
-from bot.bot import release_view  # noqa: E402
 from bot.exports import to_bibtex  # noqa: E402
 from bot.storage.bibliographies import NewEntry, Owner  # noqa: E402
 from bot.summaries import key_sentences  # noqa: E402
 from bot.ui.cards import card_links, render_card  # noqa: E402
 from bot.ui.components import card_view  # noqa: E402
+from bot.ui.cycles import release_view  # noqa: E402
 from tests.upstream_mock import MockUpstreams  # noqa: E402
 
 GUILD = 4242

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 import sys
@@ -22,6 +21,7 @@ from bot.services import DomainServices, build_services
 from bot.settings import Settings
 from bot.sources.fairness import REQUESTER, Requester
 from bot.storage.database import Database
+from bot.ui.cycles import let_go_when_done, release_view
 
 log = logging.getLogger(__name__)
 
@@ -110,29 +110,6 @@ def attribute_interactions(client: discord.Client) -> None:
     parsers["INTERACTION_CREATE"] = parse
 
 
-def release_view(view: Any) -> bool:
-    """Break a sent view's reference cycles when nothing will ever dispatch to the object.
-
-    A ``discord.ui.View`` and its items point at each other (the view lists its items, each
-    item names its view, a button wraps another), so a dropped card view is freed by the
-    garbage collector, not when its last reference goes: at ~40 objects and a future per
-    card, a burst of cards made each young collection free thousands of them on the event
-    loop (15-20 ms pauses that every card in flight waited through). A view whose items are
-    all ``DynamicItem`` buttons (dispatched by their custom ids, not through this object) or
-    links is done with once sent: its items are cleared, and it is freed at once. A view
-    with a stateful item (its callback lives on the object) is kept as it is.
-    """
-    if not isinstance(view, discord.ui.View) or view.is_finished():
-        return False
-    items = list(view.walk_children())
-    if any(
-        not isinstance(item, discord.ui.DynamicItem) and item.is_dispatchable() for item in items
-    ):
-        return False
-    view.clear_items()
-    return True
-
-
 def release_sent_views(client: discord.Client) -> None:
     """Release every fully dynamic view once discord.py has sent and registered it.
 
@@ -153,25 +130,13 @@ def release_sent_views(client: discord.Client) -> None:
     state.store_view = store_view
 
 
-def forget_response(interaction: discord.Interaction) -> None:
-    """Break the one reference cycle an answered interaction keeps (it caches its
-    ``InteractionResponse``, which points back at it), so the interaction, its member, user
-    and options are freed when its task ends rather than in a garbage collection on the
-    event loop. A later ``interaction.response`` would be a fresh one: call this only when
-    nothing will answer it again (its command has finished)."""
-    with contextlib.suppress(AttributeError):  # never asked for, or discord.py renamed it
-        del interaction._cs_response
-
-
 class LitTree(app_commands.CommandTree):
     """Turns known failures into short ephemeral replies; logs the rest with a reference id."""
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         # Runs first in the task discord.py starts for the command; once that task (command,
         # error handler and all) is done, the interaction is let go (``forget_response``).
-        task = asyncio.current_task()
-        if task is not None:
-            task.add_done_callback(lambda _: forget_response(interaction))
+        let_go_when_done(interaction)
         return True
 
     async def on_error(

@@ -11,12 +11,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.bot import NO_MENTIONS, LitBot, release_view
+from bot.bot import NO_MENTIONS, LitBot
 from bot.identifiers import parse_identifier
 from bot.models import Identifier, Work
 from bot.papers import REF_LIMIT, PaperService
 from bot.ui.cards import card_links, render_card, render_compact
 from bot.ui.components import card_view, compact_view
+from bot.ui.cycles import release_view
 
 log = logging.getLogger(__name__)
 # How long a card follows its slower sources (Semantic Scholar's queue can be long in a burst).

@@ -6,8 +6,9 @@ import asyncio
 
 import discord
 
-from bot.bot import attribute_interactions, release_sent_views, release_view, requester_for
+from bot.bot import attribute_interactions, release_sent_views, requester_for
 from bot.sources.fairness import Requester, current_requester
+from bot.ui.cycles import release_view
 
 
 def test_requester_from_guild_and_dm_payloads():

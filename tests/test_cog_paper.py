@@ -211,6 +211,42 @@ async def test_an_answered_interaction_is_freed_at_once_not_by_the_collector(env
         gc.enable()
 
 
+def _left_for_the_collector() -> list[str]:
+    """Views and interactions among what a full collection finds unreachable now (cyclic
+    garbage: what only the collector frees)."""
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        gc.collect()
+        return [
+            type(o).__name__
+            for o in gc.garbage
+            if isinstance(o, (discord.ui.View, discord.Interaction))
+        ]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+
+
+async def test_a_clicked_card_button_leaves_nothing_for_the_collector(env):
+    """A click on a card's button: discord.py rebuilds the message's view around the dynamic
+    item and answers in a task; when it is done, that view and the interaction go with their
+    last references (an ephemeral answer's view lives on in discord.py's 15-minute timer,
+    released: it too goes without the collector)."""
+    bot, _, _ = env
+    bot.add_dynamic_items(*DYNAMIC_ITEMS)
+    doi = "10.1186/s12943-023-01737-7"
+    await invoke(bot, component_payload(f"lit:card:{doi}"))  # the work in memory
+    gc.collect()
+    gc.disable()
+    try:
+        calls = await invoke(bot, component_payload(f"lit:card:{doi}"))
+        left = _left_for_the_collector()
+    finally:
+        gc.enable()
+    assert calls[-1].payload["embeds"][0]["url"] == f"https://doi.org/{doi}"
+    assert left == []
+
+
 async def test_paper_is_compact_by_default(env):
     """Title, authors, venue · year · type · citations, one access line; abstract and
     provenance behind buttons; the card's rows: actions and links, the neighbourhood and the

@@ -34,6 +34,7 @@ from bot.ui.cards import (
     retraction_warning,
 )
 from bot.ui.custom_ids import STALE, number
+from bot.ui.cycles import let_go_when_done
 
 if TYPE_CHECKING:
     from bot.models import Work
@@ -103,6 +104,10 @@ def guarded(
 
     @functools.wraps(callback)
     async def wrapper(self: Any, interaction: discord.Interaction, *args: Any) -> None:
+        # the interaction, and for a dynamic item the view discord.py rebuilt around it from
+        # the message (used for this click only), are let go once this task is done
+        rebuilt = self.view if isinstance(self, discord.ui.DynamicItem) else None
+        let_go_when_done(interaction, rebuilt)
         try:
             await callback(self, interaction, *args)
         except LitError as error:
