@@ -12,6 +12,7 @@ The time budget of a request starts at its turn: waiting for the rate limiter is
 from __future__ import annotations
 
 import asyncio
+import gc
 
 import httpx
 import pytest
@@ -85,6 +86,28 @@ async def test_a_404_and_a_redirect_keep_the_connection(server):
         assert await up.get_json("/ok") == {"ok": True}
     assert len(server.peers) == 5  # (the redirect is two requests)
     assert server.connections() == 1
+
+
+async def test_answered_requests_leave_nothing_for_the_garbage_collector(server):
+    """A record, a 404 and a redirect: each response (and its request, headers, streams) goes
+    with its last reference, not in a collection on the event loop."""
+    async with httpx.AsyncClient() as client:
+        up = Upstream(client, "api", server.url, FairLimiter(100), retries=0)
+        assert await up.get_json("/ok") == {"ok": True}  # the connection made
+        gc.collect()
+        gc.disable()
+        try:
+            assert await up.get_json("/ok") == {"ok": True}
+            assert await up.get_json("/missing") is None
+            assert await up.get_json("/moved") == {"ok": True}
+            gc.set_debug(gc.DEBUG_SAVEALL)
+            gc.collect()
+            left = [type(o).__name__ for o in gc.garbage if isinstance(o, httpx.Response)]
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+            gc.enable()
+    assert left == []
 
 
 async def test_a_404_too_big_to_drain_is_still_unknown_and_costs_its_connection(server):
