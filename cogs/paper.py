@@ -124,8 +124,7 @@ async def follow_cards(
 
 def _unsent(message_kwargs: dict[str, Any]) -> dict[str, Any]:
     """A rendering only compared, never sent: its view is let go at once (``release_view``)."""
-    if message_kwargs.get("view") is not None:
-        release_view(message_kwargs["view"])
+    release_view(message_kwargs.get("view"))
     return message_kwargs
 
 

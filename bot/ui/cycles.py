@@ -27,9 +27,9 @@ def release_view(view: Any) -> bool:
     """
     if not isinstance(view, discord.ui.View) or view.is_finished():
         return False
-    items = list(view.walk_children())
     if any(
-        not isinstance(item, discord.ui.DynamicItem) and item.is_dispatchable() for item in items
+        not isinstance(item, discord.ui.DynamicItem) and item.is_dispatchable()
+        for item in view.walk_children()
     ):
         return False
     view.clear_items()
