@@ -10,6 +10,7 @@ import pytest
 
 from bot.ui.components import DYNAMIC_ITEMS
 from cogs.paper import PaperCog
+from tests.collector import collector_off, left_for_the_collector
 from tests.discord_harness import RecordingAdapter, component_payload, invoke, slash_payload
 from tests.discord_limits import message_problems
 from tests.upstream_mock import Canned
@@ -165,17 +166,13 @@ async def test_a_sent_card_view_is_freed_at_once_not_by_the_collector(env):
     has sent it: nothing of it waits for a garbage collection on the event loop."""
     bot, _, _ = env
     doi = "10.7554/elife.01567"
-    gc.collect()
-    gc.disable()  # what is still alive afterwards was not freed by its references going
-    try:
+    with collector_off():  # what is still alive afterwards was not freed by its references going
         before = len(_live_views())
         cold = await invoke(bot, slash_payload("paper", query=doi))
         await bot.settle()
         await bot.papers.drain()
         warm = await invoke(bot, slash_payload("paper", query=doi))
         assert len(_live_views()) == before
-    finally:
-        gc.enable()
     for calls in (cold, warm):  # the buttons were sent before the view let them go
         rows = calls[-1].payload.get("components") or calls[-1].payload["data"]["components"]
         assert rows[0]["components"][0]["custom_id"] == f"lit:cite:{doi}"
@@ -192,9 +189,7 @@ async def test_an_answered_interaction_is_freed_at_once_not_by_the_collector(env
     await invoke(bot, slash_payload("paper", query=doi))
     await bot.settle()
     await bot.papers.drain()
-    gc.collect()
-    gc.disable()
-    try:
+    with collector_off():
         earlier = _live_interactions()  # the harness's own (its task lives on)
         bot.loop = asyncio.get_running_loop()  # what logging in sets
         adapter = RecordingAdapter()
@@ -207,24 +202,6 @@ async def test_an_answered_interaction_is_freed_at_once_not_by_the_collector(env
             async_context.reset(token)
         assert [call.callback_type for call in adapter.calls] == [4]  # the card, at once
         assert _live_interactions() == earlier
-    finally:
-        gc.enable()
-
-
-def _left_for_the_collector() -> list[str]:
-    """Views and interactions among what a full collection finds unreachable now (cyclic
-    garbage: what only the collector frees)."""
-    gc.set_debug(gc.DEBUG_SAVEALL)
-    try:
-        gc.collect()
-        return [
-            type(o).__name__
-            for o in gc.garbage
-            if isinstance(o, (discord.ui.View, discord.Interaction))
-        ]
-    finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
 
 
 async def test_a_clicked_card_button_leaves_nothing_for_the_collector(env):
@@ -236,13 +213,9 @@ async def test_a_clicked_card_button_leaves_nothing_for_the_collector(env):
     bot.add_dynamic_items(*DYNAMIC_ITEMS)
     doi = "10.1186/s12943-023-01737-7"
     await invoke(bot, component_payload(f"lit:card:{doi}"))  # the work in memory
-    gc.collect()
-    gc.disable()
-    try:
+    with collector_off():
         calls = await invoke(bot, component_payload(f"lit:card:{doi}"))
-        left = _left_for_the_collector()
-    finally:
-        gc.enable()
+        left = left_for_the_collector(discord.ui.View, discord.Interaction)
     assert calls[-1].payload["embeds"][0]["url"] == f"https://doi.org/{doi}"
     assert left == []
 

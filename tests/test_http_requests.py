@@ -12,7 +12,6 @@ The time budget of a request starts at its turn: waiting for the rate limiter is
 from __future__ import annotations
 
 import asyncio
-import gc
 
 import httpx
 import pytest
@@ -21,6 +20,7 @@ from aiohttp import web
 from bot.sources import _http
 from bot.sources._http import Upstream
 from bot.sources.fairness import FairLimiter
+from tests.collector import collector_off, left_for_the_collector
 
 NOT_FOUND = b'{"message": "not found"}'
 
@@ -94,19 +94,11 @@ async def test_answered_requests_leave_nothing_for_the_garbage_collector(server)
     async with httpx.AsyncClient() as client:
         up = Upstream(client, "api", server.url, FairLimiter(100), retries=0)
         assert await up.get_json("/ok") == {"ok": True}  # the connection made
-        gc.collect()
-        gc.disable()
-        try:
+        with collector_off():
             assert await up.get_json("/ok") == {"ok": True}
             assert await up.get_json("/missing") is None
             assert await up.get_json("/moved") == {"ok": True}
-            gc.set_debug(gc.DEBUG_SAVEALL)
-            gc.collect()
-            left = [type(o).__name__ for o in gc.garbage if isinstance(o, httpx.Response)]
-        finally:
-            gc.set_debug(0)
-            gc.garbage.clear()
-            gc.enable()
+            left = left_for_the_collector(httpx.Response)
     assert left == []
 
 
