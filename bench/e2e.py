@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import gc
 import sys
 import tempfile
 import time
@@ -40,6 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.collector import collector_off  # noqa: E402
 from tests.conftest import SYNTHETIC  # noqa: E402
 from tests.e2e.fake_discord import FakeDiscord, NoAnswer  # noqa: E402
 from tests.e2e.process import BotProcess, bot_environment, run_once  # noqa: E402
@@ -71,21 +70,10 @@ def spread(values: list[float]) -> str:
     return " / ".join(f"{percentile(values, q) * 1000:.1f}" for q in (50, 95, 99))
 
 
-@contextlib.contextmanager
-def harness_collector_paused():
-    """The harness's own collector off while it measures (the bot's process is untouched)."""
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
 async def load(discord: FakeDiscord, queries: list[str], users: int) -> list[Sample]:
     """``users`` concurrent users working through ``queries``, one interaction at a time each;
     the harness's collector paused meanwhile."""
-    with harness_collector_paused():
+    with collector_off():  # the harness's own collector; the bot's process is untouched
         return await _load(discord, queries, users)
 
 
