@@ -123,6 +123,7 @@ async def open_services(settings: Settings, *, terminal: bool = False) -> AsyncI
                 if not terminal:  # a one-shot command imports it at its first request
                     await load_network_stack()
                 quiet_collector()
+                loop_first()
                 try:
                     yield Services(settings, db, papers, workers)
                 finally:
@@ -146,6 +147,21 @@ def quiet_collector() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+
+
+# How long another thread of this process may keep the interpreter once the event loop's thread
+# asks for it back: 1 ms, not CPython's 5 (see loop_first).
+SWITCH_INTERVAL = 0.001
+
+
+def loop_first() -> None:
+    """Give the event loop the interpreter back sooner. Helper threads hold it while they work
+    in Python: aiosqlite's (binding rows), and the process pool's feeder and result threads
+    (pickling a 500-work citation, unpickling an import's parsed entries). The loop lets go of
+    it at every socket send, selector change and connect, and then waits up to the switch
+    interval for each; during a burst those waits added up to tens of milliseconds of stall in
+    one pass (``bench/load.py``). The threads' own work is not urgent: it only switches more."""
+    sys.setswitchinterval(SWITCH_INTERVAL)
 
 
 async def run_bot(settings: Settings, *, sync_only: bool = False) -> int:

@@ -33,6 +33,7 @@ from bot.identifiers import parse_identifier
 from bot.licences import arxiv_id_of_doi
 from bot.merge import ID_SOURCES, SOURCE_LABELS, merge
 from bot.models import Identifier, IdKind, SourceRecord, Work
+from bot.pacing import Pacer
 from bot.sources import (
     Upstreams,
     arxiv,
@@ -134,8 +135,11 @@ class PaperService:
         arxiv_unknown: float = ARXIV_UNKNOWN_SECONDS,
         card_grace: tuple[float, float] = (CARD_GRACE_MIN, CARD_GRACE_FRACTION),
         cpu: Callable[..., Awaitable[Any]] | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self.up = upstreams
+        # A crowd of cold lookups starts a few per pass of the event loop (``bot.pacing``).
+        self.pacer = pacer or Pacer()
         self.cache = cache
         self.ttl_seconds = ttl_seconds
         self.summarise = summarise
@@ -402,6 +406,7 @@ class PaperService:
     ) -> Work:
         """Ask every source; return the card's work as soon as one bibliographic source has
         answered (plus a short grace), and settle the rest in the background (``_settle``)."""
+        await self.pacer.turn()  # in a crowd, its requests start a few lookups at a time
         inflight = inflight or {}
         loop = asyncio.get_running_loop()
         started = loop.time()
