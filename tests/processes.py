@@ -1,10 +1,31 @@
-"""Processes below a process, read from /proc (Linux): the tests and benchmarks that follow a
-bot's worker processes (tests/e2e/test_shutdown.py, bench/bib.py). Standard library only, so a
-benchmark's measured process loads nothing more for it."""
+"""Processes for tests and benchmarks: those below a process, read from /proc (Linux), which
+follow a bot's worker processes (tests/e2e/test_shutdown.py, bench/bib.py); and a fresh
+interpreter for what changes process-wide state (imports, the collector, the switch interval).
+Standard library only, so a benchmark's measured process loads nothing more for it."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def fresh_python(code: str, *args: str) -> str:
+    """What ``code`` prints, run in a new interpreter at the repository's root with ``args``;
+    the test fails with its stderr when it does not exit with 0."""
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
 
 
 def descendants(pid: int) -> set[int]:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
@@ -16,6 +13,7 @@ from bot.sources import build_upstreams
 from bot.sources.batching import batchable_doi
 from bot.storage.database import open_database
 from bot.storage.works import WorkCache
+from tests.processes import fresh_python
 from tests.test_papers import doi
 from tests.upstream_mock import MockUpstreams, make_settings
 
@@ -151,16 +149,7 @@ async def main():
 
 asyncio.run(main())
 """
-    root = Path(__file__).resolve().parents[1]
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path / "db.sqlite3")],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    before, after, per_pass = done.stdout.split()
+    out = fresh_python(script, str(tmp_path / "db.sqlite3"))
+    before, after, per_pass = out.split()
     assert float(before) == 0.005 and float(after) == 0.001  # CPython's default, then ours
     assert int(per_pass) == PER_PASS

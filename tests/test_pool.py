@@ -10,6 +10,7 @@ import httpx
 
 from bot.settings import Settings
 from bot.sources import _pool, make_client
+from tests.processes import fresh_python
 
 RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: application/json\r\n\r\n{}"
 
@@ -135,18 +136,4 @@ async def main():
 
 asyncio.run(main())
 """
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[1]
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path / "db.sqlite3")],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip() == "[]"
+    assert fresh_python(script, str(tmp_path / "db.sqlite3")).strip() == "[]"

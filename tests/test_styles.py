@@ -3,11 +3,6 @@ names, suggestions and the autocomplete ranking."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
-
 import pytest
 
 from bot import styles
@@ -24,8 +19,7 @@ from bot.styles import (
     style_title,
 )
 from scripts.make_goldens import seed_work
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.processes import fresh_python
 
 
 def test_list_styles_is_the_bundle():
@@ -202,21 +196,9 @@ def test_lookup_names_and_numbering(style, numeric, title):
     assert not is_numeric("no-such-style") and style_title("no-such-style") == "no-such-style"
 
 
-def _fresh_python(code: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
 def test_citing_needs_no_scan_of_every_style():
     # what /cite does before answering: resolve an id or alias, title it, ask if it numbers
-    out = _fresh_python(
+    out = fresh_python(
         """
         from bot import styles
         for name in ("apa", "vancouver", "IEEE", "molecular-cancer", "nature.csl"):
@@ -229,7 +211,7 @@ def test_citing_needs_no_scan_of_every_style():
 
 
 def test_load_scans_once_in_a_worker_thread_whoever_asks():
-    out = _fresh_python(
+    out = fresh_python(
         """
         import asyncio, threading
         from bot import styles
