@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 
 import pytest
@@ -11,6 +12,7 @@ from bot.pacing import PER_PASS, Pacer
 from bot.papers import PaperService
 from bot.sources import build_upstreams
 from bot.sources.batching import batchable_doi
+from bot.sources.fairness import acting_for, bulk_work
 from bot.storage.database import open_database
 from bot.storage.works import WorkCache
 from tests.processes import fresh_python
@@ -61,6 +63,35 @@ async def test_a_turn_without_a_crowd_does_not_suspend():
     waits_on = third.send(None)  # this pass's turns are taken: it waits for the next
     assert isinstance(waits_on, asyncio.Future) and pacer.waiting() == 1
     third.close()
+
+
+async def test_another_servers_lookup_waits_a_pass_not_for_the_crowd():
+    pacer = Pacer(per_pass=4)
+    passes = Passes()
+    turns: list[tuple[str, int]] = []  # (server, pass)
+
+    async def caller(server: str, user: str = "u", *, bulk: bool = False) -> None:
+        with acting_for(server, user), contextlib.ExitStack() as stack:
+            if bulk:
+                stack.enter_context(bulk_work())
+            await pacer.turn()
+        turns.append((server, passes.now))
+
+    crowd = [asyncio.ensure_future(caller("g1")) for _ in range(100)]
+    imports = [asyncio.ensure_future(caller("g3", bulk=True)) for _ in range(20)]
+    await asyncio.sleep(0)  # four of the crowd took this pass's turns; the rest wait
+    others = [asyncio.ensure_future(caller("g2", f"u{i}")) for i in range(3)]
+    await asyncio.gather(*crowd, *imports, *others)
+    passes.stop()
+    order = [server for server, _ in turns]
+    first = turns[0][1]
+    # g2's three members, arriving behind 96 waiters, alternate with the crowd as soon as turns
+    # are handed out again (in first come, first served they were 25 passes away); the bulk
+    # work, queued before them, goes last
+    assert [when - first for server, when in turns if server == "g2"] == [3, 3, 4]
+    assert order[:16].count("g2") == 3
+    assert order[-20:] == ["g3"] * 20
+    assert max(Counter(when for _, when in turns).values()) == 4
 
 
 async def test_callers_who_give_up_waiting_cost_nobody_a_turn():

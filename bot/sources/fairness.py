@@ -68,74 +68,44 @@ def bulk_work() -> Iterator[Requester]:
         REQUESTER.reset(token)
 
 
-class FairLimiter:
-    """Token bucket plus concurrency cap, granting waiters fairly (see the module docstring)."""
+class FairQueue:
+    """Waiting futures in fair order: the highest priority first, then round-robin by server,
+    then by user within a server. A future already done (its waiter gave up) is skipped."""
 
-    def __init__(
-        self,
-        rate: float,
-        *,
-        burst: int | None = None,
-        concurrency: int = 10,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.rate = rate
-        self.capacity = float(burst if burst is not None else max(1, int(rate)))
-        self.concurrency = concurrency
-        self.tokens = self.capacity
-        self.active = 0
-        self._clock = clock
-        self._updated = clock()
+    def __init__(self) -> None:
         # priority → server → user → waiting futures; OrderedDicts rotate for round-robin.
-        self._queues: tuple[OrderedDict[str, OrderedDict[str, deque[asyncio.Future[None]]]], ...]
-        self._queues = (OrderedDict(), OrderedDict())
-        self._timer: asyncio.TimerHandle | None = None
-        self.granted: dict[str, int] = {}  # per server, for tests and the benchmark
+        self._levels: tuple[OrderedDict[str, OrderedDict[str, deque[asyncio.Future[None]]]], ...]
+        self._levels = (OrderedDict(), OrderedDict())
 
-    # -- accounting -------------------------------------------------------------------------
-
-    def _refill(self) -> None:
-        now = self._clock()
-        self.tokens = min(self.capacity, self.tokens + (now - self._updated) * self.rate)
-        self._updated = now
+    def push(self, requester: Requester, future: asyncio.Future[None]) -> None:
+        users = self._levels[min(requester.priority, BULK)].setdefault(
+            requester.server, OrderedDict()
+        )
+        users.setdefault(requester.user, deque()).append(future)
 
     def waiting(self) -> int:
-        """Requests waiting for a turn (not those that gave up while waiting)."""
+        """Futures still waiting (not those whose waiter gave up)."""
         return sum(
             1
-            for level in self._queues
+            for level in self._levels
             for users in level.values()
             for queue in users.values()
             for future in queue
             if not future.done()
         )
 
-    def _limits(self, priority: int) -> tuple[int, float]:
-        """(slots, tokens needed) for a request of ``priority``: bulk leaves the reserve."""
-        if priority == INTERACTIVE:
-            return self.concurrency, 1.0
-        slots = self.concurrency - 1 if self.concurrency >= 2 else self.concurrency
-        return slots, 2.0 if self.capacity >= 2 else 1.0
-
-    def _first_priority(self) -> int | None:
-        """The highest priority with a request waiting (None: nobody waits)."""
-        for priority, servers in enumerate(self._queues):
+    def first_priority(self) -> int | None:
+        """The highest priority with a future waiting (None: nobody waits)."""
+        for priority, servers in enumerate(self._levels):
             for users in servers.values():
                 for queue in users.values():
                     if any(not future.done() for future in queue):
                         return priority
         return None
 
-    def _grant(self, requester: Requester) -> None:
-        self.tokens -= 1
-        self.active += 1
-        self.granted[requester.server] = self.granted.get(requester.server, 0) + 1
-
-    # -- the queue --------------------------------------------------------------------------
-
-    def _next(self) -> tuple[asyncio.Future[None], Requester] | None:
+    def pop(self) -> tuple[asyncio.Future[None], Requester] | None:
         """The next waiter: highest priority, then round-robin by server, then by user."""
-        for priority, servers in enumerate(self._queues):
+        for priority, servers in enumerate(self._levels):
             while servers:
                 server, users = next(iter(servers.items()))
                 user, queue = next(iter(users.items()))
@@ -158,9 +128,57 @@ class FairLimiter:
                 return future, Requester(server, user, priority)
         return None
 
+
+class FairLimiter:
+    """Token bucket plus concurrency cap, granting waiters fairly (see the module docstring)."""
+
+    def __init__(
+        self,
+        rate: float,
+        *,
+        burst: int | None = None,
+        concurrency: int = 10,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.rate = rate
+        self.capacity = float(burst if burst is not None else max(1, int(rate)))
+        self.concurrency = concurrency
+        self.tokens = self.capacity
+        self.active = 0
+        self._clock = clock
+        self._updated = clock()
+        self._queue = FairQueue()
+        self._timer: asyncio.TimerHandle | None = None
+        self.granted: dict[str, int] = {}  # per server, for tests and the benchmark
+
+    # -- accounting -------------------------------------------------------------------------
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self.tokens = min(self.capacity, self.tokens + (now - self._updated) * self.rate)
+        self._updated = now
+
+    def waiting(self) -> int:
+        """Requests waiting for a turn (not those that gave up while waiting)."""
+        return self._queue.waiting()
+
+    def _limits(self, priority: int) -> tuple[int, float]:
+        """(slots, tokens needed) for a request of ``priority``: bulk leaves the reserve."""
+        if priority == INTERACTIVE:
+            return self.concurrency, 1.0
+        slots = self.concurrency - 1 if self.concurrency >= 2 else self.concurrency
+        return slots, 2.0 if self.capacity >= 2 else 1.0
+
+    def _grant(self, requester: Requester) -> None:
+        self.tokens -= 1
+        self.active += 1
+        self.granted[requester.server] = self.granted.get(requester.server, 0) + 1
+
+    # -- the queue --------------------------------------------------------------------------
+
     def _pump(self) -> None:
         while True:
-            priority = self._first_priority()
+            priority = self._queue.first_priority()
             if priority is None:
                 return
             slots, needed = self._limits(priority)
@@ -178,7 +196,7 @@ class FairLimiter:
                 if self._timer is None:
                     self._timer = loop.call_at(due, self._on_timer)
                 return
-            chosen = self._next()
+            chosen = self._queue.pop()
             if chosen is None:
                 return
             future, requester = chosen
@@ -210,10 +228,7 @@ class FairLimiter:
         if self.try_acquire():
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        users = self._queues[min(requester.priority, BULK)].setdefault(
-            requester.server, OrderedDict()
-        )
-        users.setdefault(requester.user, deque()).append(future)
+        self._queue.push(requester, future)
         self._pump()
         try:
             await future
