@@ -72,9 +72,7 @@ async def main(args: argparse.Namespace) -> None:
                 for task in burst:
                     task.cancel()
                 await asyncio.gather(*burst, return_exceptions=True)
-                for task in list(papers._background):
-                    task.cancel()
-                await asyncio.gather(*papers._background, return_exceptions=True)
+                await papers.close()  # the burst's requests and settling, before the client
             await db.close()
     mode = "same requester as the burst (FIFO)" if args.fifo else "another server"
     print(f"burst: {args.burst} distinct cold /paper lookups from one member")
