@@ -10,7 +10,7 @@ import pytest
 
 from bot.pacing import PER_PASS, Pacer
 from bot.papers import PaperService
-from bot.sources import build_upstreams
+from bot.sources import RATE_LIMITS, build_upstreams
 from bot.sources.batching import batchable_doi
 from bot.sources.fairness import acting_for, bulk_work
 from bot.storage.database import open_database
@@ -136,7 +136,7 @@ async def test_a_crowd_of_cold_lookups_sends_its_requests_over_many_passes(fixtu
     dois = sorted(d for d in mock.files["crossref"] if batchable_doi(d))[:40]
     settings = make_settings(tmp_path)
     db = await open_database(settings.db_path)
-    lifted = {name: (1000.0, 1000, 100) for name in RATE_LIMITED}
+    lifted = {name: (1000.0, 1000, 100) for name in RATE_LIMITS}
     sent: Counter[int] = Counter()
 
     class PassLog(list):
@@ -160,9 +160,6 @@ async def test_a_crowd_of_cold_lookups_sends_its_requests_over_many_passes(fixtu
     assert sum(sent.values()) == 40
     # At most four turns a pass, each continuing in that pass or the next (bot.pacing)
     assert max(sent.values()) <= 2 * 4 and len(sent) >= 5
-
-
-RATE_LIMITED = ("openalex", "crossref", "unpaywall", "s2", "datacite", "arxiv", "ncbi")
 
 
 def test_the_composition_root_paces_lookups_and_gives_the_loop_the_interpreter_first(tmp_path):

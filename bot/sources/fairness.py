@@ -215,7 +215,7 @@ class FairLimiter:
         the same turn of the event loop as its caller."""
         requester = REQUESTER.get()
         slots, needed = self._limits(min(requester.priority, BULK))
-        if self.active < slots and not self.waiting():
+        if self.active < slots and self._queue.first_priority() is None:  # nobody waits
             self._refill()
             if self.tokens >= needed:
                 self._grant(requester)
