@@ -20,7 +20,13 @@ decoder is imported when an arXiv title first needs it).
 Bytecode is cached as an installed package's would be (``PYTHONDONTWRITEBYTECODE`` is dropped
 for the child; the warm-up run writes it).
 
-    python bench/startup.py [-n 9]
+``--python`` measures another install's interpreter: a lab's is the README's first command
+(``pip install -e .``, no dev tools). The dev venv (``.[dev]``) costs more, and not for litbot:
+pytest brings Pygments and rouge-score brings click (through nltk), so ``import httpx`` also
+tries to load its command-line client (``httpx._main``: click and Pygments, then rich, which
+is missing: ~15 ms).
+
+    python bench/startup.py [-n 9] [--python /path/to/venv/bin/python]
 """
 
 from __future__ import annotations
@@ -75,12 +81,14 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_once(args: list[str], env: dict[str, str], cwd: str) -> tuple[float, float, float, set]:
+def run_once(
+    python: str, args: list[str], env: dict[str, str], cwd: str
+) -> tuple[float, float, float, set]:
     """(import seconds, CPU seconds, wall seconds, top-level packages imported) of one run."""
     cpu = cpu_seconds()
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "bot", *args],
+        [python, "-X", "importtime", "-m", "bot", *args],
         env=env,
         cwd=cwd,
         capture_output=True,
@@ -105,7 +113,15 @@ def spread(values: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", "--runs", type=int, default=9, help="counted runs (default 9)")
-    runs = max(1, parser.parse_args().runs)
+    parser.add_argument(
+        "--python",
+        default=sys.executable,
+        help="the interpreter of the install to measure (default: this one; the README's "
+        "plain install has no dev tools: see the module docstring)",
+    )
+    options = parser.parse_args()
+    runs = max(1, options.runs)
+    python = os.path.abspath(options.python)  # absolute, not resolved: a venv's python is a link
     recorded = iter(known_dois(MockUpstreams(FIXTURES))[0])
     commands = {
         "paper --json": lambda: ["paper", QUERY, "--json"],
@@ -113,13 +129,13 @@ def main() -> None:
         "paper --json (a real lookup)": lambda: ["paper", next(recorded), "--json"],
     }
     with tempfile.TemporaryDirectory() as folder, ServerProcess(0.0) as server:
-        print(f"{runs} runs each after a warm-up; seconds; Python {sys.version.split()[0]}")
+        print(f"{runs} runs each after a warm-up; seconds; {python}")
         for label, args in commands.items():
             env = child_env(folder)
             if "real" in label:
                 env.update(server.env)
-            run_once(args(), env, folder)  # warm-up: writes bytecode, creates the database
-            results = [run_once(args(), env, folder) for _ in range(runs)]
+            run_once(python, args(), env, folder)  # warm-up: writes bytecode, creates the database
+            results = [run_once(python, args(), env, folder) for _ in range(runs)]
             print(f"litbot {label}")
             print(f"  imports  {spread([r[0] for r in results])}")
             print(f"  cpu      {spread([r[1] for r in results])}")
