@@ -148,12 +148,16 @@ async def test_concurrent_identical_lookups_share_one_request_per_source(world):
 
 
 async def test_sources_are_queried_in_parallel(world):
-    world.mock.latency = {name: 0.2 for name in ("openalex", "crossref", "unpaywall", "s2")}
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    await world.service.lookup(doi("10.1016/j.xgen.2025.100814"))
-    # four sources at 0.2 s each: sequential would take 0.8 s
-    assert loop.time() - start < 0.6
+    world.mock.hold()  # no upstream answers until every source has been asked
+    lookup = asyncio.ensure_future(world.service.lookup(doi("10.1016/j.xgen.2025.100814")))
+    try:
+        asked_together = await world.mock.waiting(4)
+    finally:
+        world.mock.release()
+    work = await lookup
+    assert asked_together, f"asked one after another: {dict(world.mock.calls)}"
+    assert {"openalex", "crossref", "unpaywall", "s2"} <= set(world.mock.calls)
+    assert work.title
 
 
 async def test_one_source_down_still_makes_the_card_and_says_so(world):

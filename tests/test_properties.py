@@ -15,7 +15,6 @@ import html
 import itertools
 import json
 import re
-import time
 import unicodedata
 from datetime import timedelta
 
@@ -262,12 +261,10 @@ def test_a_megabyte_of_running_text_costs_linear_work(text, monkeypatch):
     tried = []
     real = identifiers._clean_doi
     monkeypatch.setattr(identifiers, "_clean_doi", lambda *args: tried.append(1) or real(*args))
-    started = time.perf_counter()
     find_identifiers(text)
     # Candidates per token are capped; before, every place a DOI could start re-read the
-    # whole token. The clock only guards against a hang (quadratic took hours here).
+    # whole token (quadratic: hours here).
     assert len(tried) <= identifiers._MAX_DOI_STARTS_PER_TOKEN
-    assert time.perf_counter() - started < 30
 
 
 # --- text -----------------------------------------------------------------------------------

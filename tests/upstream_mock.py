@@ -197,6 +197,11 @@ class MockUpstreams:
         self.latency: dict[str, float] = {}
         self.calls: Counter[str] = Counter()
         self.requests: list[httpx.Request] = []
+        # Held: every request waits here until the event is set (``hold``/``release``), so a
+        # test sees what the bot does while no upstream has answered, with no clock involved.
+        self.gate: asyncio.Event | None = None
+        self.in_flight = 0  # requests being answered now, and the most at once so far
+        self.peak_in_flight = 0
         self.log: list[str] | None = None  # shared with the Discord harness to check order
 
     def add(self, source: str, doi: str, body: bytes | str | Path, status: int = 200) -> None:
@@ -216,6 +221,25 @@ class MockUpstreams:
         latency it models)."""
         for path in self.files["openalex"].values():
             _selected(Canned(200, path.read_bytes()), select)
+
+    def hold(self) -> None:
+        """Hold every request from now on until ``release``."""
+        self.gate = asyncio.Event()
+
+    def release(self) -> None:
+        """Let the held requests (and later ones) be answered."""
+        if self.gate is not None:
+            self.gate.set()
+            self.gate = None
+
+    async def waiting(self, count: int, *, passes: int = 10_000) -> bool:
+        """Whether ``count`` requests wait here at once (held, or in their latency) within
+        ``passes`` turns of the event loop: an in-process client's requests arrive in a few."""
+        for _ in range(passes):
+            if self.in_flight >= count:
+                return True
+            await asyncio.sleep(0)
+        return False
 
     def fail(self, source: str, *outcomes: Canned | str) -> None:
         """Queue outcomes for ``source``: a ``Canned`` error, ``"timeout"`` or ``"junk"``.
@@ -284,8 +308,15 @@ class MockUpstreams:
         if self.log is not None:  # (a list request names its keys in its filter)
             listed = f"?filter={(params or {}).get('filter', '')}" if path == "/works" else ""
             self.log.append(f"upstream {source} {path}{listed}")
-        if self.latency.get(source):
-            await asyncio.sleep(self.latency[source])
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            if self.gate is not None:
+                await self.gate.wait()
+            if self.latency.get(source):
+                await asyncio.sleep(self.latency[source])
+        finally:
+            self.in_flight -= 1
         queue = self.failures.get(source)
         outcome: Canned | str | None = None
         if queue:
