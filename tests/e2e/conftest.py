@@ -9,8 +9,10 @@ process is still alive. When a test fails, the bot's log lines from that test ar
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections import Counter
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,10 +156,34 @@ def world(litbot, upstream_server) -> MockUpstreams:
     return upstream_server.world
 
 
+async def acknowledged_while_held(
+    discord: FakeDiscord, world: MockUpstreams, call: Awaitable[Answer]
+) -> tuple[Answer, bool]:
+    """Run ``call`` (a command or a click) with every upstream answer held until the bot has
+    acknowledged the interaction, then let them go and wait for the final answer. Beside the
+    answer: whether the acknowledgement came while no upstream had answered (the bot did not
+    wait for one first). A bot that waits would not acknowledge within Discord's 3 s, and
+    ``call`` fails with ``NoAnswer``; no clock of the test's decides."""
+    known = set(discord.interactions)
+    world.hold()
+    task = asyncio.ensure_future(call)
+    acked = False
+    try:
+        while not acked and not task.done():
+            new = [i for token, i in discord.interactions.items() if token not in known]
+            acked = any(inter.acked is not None for inter in new)
+            if not acked:
+                await asyncio.sleep(0.005)
+    finally:
+        world.release()
+    return await task, acked
+
+
 @dataclass
 class SeedCard:
     answer: Answer
     upstream_calls: Counter[str]
+    acked_while_held: bool  # acknowledged before any upstream answered
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -167,8 +193,12 @@ async def seed_card(litbot_session, fake_discord, upstream_server) -> SeedCard:
     world = upstream_server.world
     before, mark = world.calls.copy(), litbot_session.process.mark()
     try:
-        answer = await fake_discord.slash("paper", query=SEED, full=True)  # every field
+        answer, held = await acknowledged_while_held(
+            fake_discord,
+            world,
+            fake_discord.slash("paper", query=SEED, full=True),  # every field
+        )
     except AssertionError as error:
         raise AssertionError(f"{error}\nlitbot:\n{litbot_session.process.output(mark)}") from None
     assert not fake_discord.rejections, fake_discord.rejections
-    return SeedCard(answer, world.calls - before)
+    return SeedCard(answer, world.calls - before, held)

@@ -103,6 +103,7 @@ OWNER = {
     "public_flags": 0,
 }
 ARRIVED = web.RequestKey("arrived", float)
+GLOBAL = "*"  # limited_until's key for a global rate limit
 CALL = web.RequestKey("call", "RestCall")
 _snowflakes = itertools.count(1_300_000_000_000_000_000)
 
@@ -489,6 +490,9 @@ class FakeDiscord:
         self.unmodelled: list[str] = []
         self.faults: list[Fault] = []
         self.faults_served: list[tuple[str, int]] = []
+        # After a 429, the route (or, for a global one, every route) answers 429 again until
+        # its Retry-After has passed, as Discord does: a client that retries early is seen.
+        self.limited_until: dict[str, float] = {}
         # gateway
         self.connections: list[Connection] = []
         self.live: Connection | None = None
@@ -599,6 +603,7 @@ class FakeDiscord:
         """Forget injected trouble (between tests)."""
         self.faults.clear()
         self.faults_served.clear()
+        self.limited_until.clear()
         self.dms_closed.clear()
 
     def take_rejections(self) -> list[Rejection]:
@@ -696,9 +701,17 @@ class FakeDiscord:
         call = RestCall(f"{request.method} {canonical.removeprefix(API)}", request.path_qs, arrived)
         request[CALL] = call
         self.calls.append(call)
+        until = max(self.limited_until.get(call.key, 0.0), self.limited_until.get(GLOBAL, 0.0))
         fault = next((f for f in self.faults if f.key == call.key and f.times > 0), None)
         if fault is not None:
             fault.times -= 1
+        elif arrived < until:  # retried inside the window of a 429: another 429
+            is_global = self.limited_until.get(GLOBAL, 0.0) > arrived
+            fault = Fault(call.key, 429, 0, until - arrived, is_global, True)
+        if fault is not None:
+            if fault.status == 429:  # (less a millisecond: the client's clock may round apart)
+                key = GLOBAL if fault.is_global else call.key
+                self.limited_until[key] = arrived + fault.retry_after - 0.001
             self.faults_served.append((call.key, fault.status))
             call.status = fault.status
             return self._fault_response(fault, call.key)

@@ -247,6 +247,12 @@ async def test_injected_429_carries_via_and_rate_limit_headers(client):
     assert headers["Via"] and headers["Retry-After"] == "2"
     assert headers["X-RateLimit-Remaining"] == "0" and headers["X-RateLimit-Bucket"]
     assert body == {"message": "You are being rate limited.", "retry_after": 1.5, "global": False}
+    # asked again inside the 1.5 s: rate limited again, as Discord does (an early retry is seen)
+    status, _, body = await client.call("GET", "/users/@me")
+    assert status == 429 and 0 < body["retry_after"] <= 1.5
+    assert client.fake.faults_served == [("GET /users/@me", 429)] * 2
+    assert (await client.call("GET", "/oauth2/applications/@me"))[0] == 200  # others are not
+    client.fake.limited_until.clear()  # (the window over)
     assert (await client.call("GET", "/users/@me"))[0] == 200
     client.fake.server_error("GET /users/@me", status=502)
     assert (await client.call("GET", "/users/@me"))[0] == 502
