@@ -115,11 +115,17 @@ async def quiet_calls(world, *, still: float = 1.0, limit: float = 20.0):
 
 
 async def test_paper_warm_makes_no_upstream_calls(discord, world, seed_card):
-    before = await quiet_calls(world)
-    answer = await discord.slash("paper", query=f"https://doi.org/{SEED}", user="bob")
-    assert answer.callback_types == [MESSAGE]  # in memory: the card is the first answer
-    assert answer.message.embed["title"] == SEED_TITLE
-    assert world.calls - before == {}
+    # Once the seed card has settled (its late sources and TL;DR: on a loaded machine, maybe
+    # after this test starts), it is in memory and the card is the first answer. Before that
+    # the bot defers and answers from its cache. Neither asks an upstream.
+    for _ in range(20):
+        before = await quiet_calls(world)
+        answer = await discord.slash("paper", query=f"https://doi.org/{SEED}", user="bob")
+        assert answer.message.embed["title"] == SEED_TITLE
+        assert world.calls - before == {}
+        if answer.callback_types != [DEFERRED]:
+            break
+    assert answer.callback_types == [MESSAGE]
 
 
 async def test_paper_with_slow_upstreams_defers_in_time_and_delivers(discord, world):
