@@ -200,8 +200,7 @@ class MockUpstreams:
         # Held: every request waits here until the event is set (``hold``/``release``), so a
         # test sees what the bot does while no upstream has answered, with no clock involved.
         self.gate: asyncio.Event | None = None
-        self.in_flight = 0  # requests being answered now, and the most at once so far
-        self.peak_in_flight = 0
+        self.in_flight = 0  # requests waiting here now (held, or in their latency)
         self.log: list[str] | None = None  # shared with the Discord harness to check order
 
     def add(self, source: str, doi: str, body: bytes | str | Path, status: int = 200) -> None:
@@ -309,7 +308,6 @@ class MockUpstreams:
             listed = f"?filter={(params or {}).get('filter', '')}" if path == "/works" else ""
             self.log.append(f"upstream {source} {path}{listed}")
         self.in_flight += 1
-        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         try:
             if self.gate is not None:
                 await self.gate.wait()
